@@ -1,0 +1,1 @@
+"""The kit's grader: runs a student's programs and explains every failure."""

@@ -1,0 +1,64 @@
+"""`python -m grader [STEP...] [--submission PATH] [--json FILE]`: grade a submission.
+
+Checks every step (or the steps named) of the submission and prints the
+scoreboard. Exit status: 0 when every check passes, 1 when some fail, 2 when
+the command itself is wrong (an unknown step, a missing folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.timing import CHECK_SECONDS
+
+CHECKS = Path(__file__).with_name("checks")
+USAGE_ERROR = 2
+
+
+def known_steps() -> list[str]:
+    return sorted(path.stem.removeprefix("check_") for path in CHECKS.glob("check_*.py"))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="nox -s grade --", description=__doc__.splitlines()[0])
+    parser.add_argument("steps", nargs="*", metavar="STEP",
+                        help=f"steps to grade (default: all): {', '.join(known_steps())}")
+    parser.add_argument("--submission", default="exercises", type=Path,
+                        help="folder holding the step folders (default: exercises)")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write the results in Gradescope's results.json format")
+    args = parser.parse_args(argv)
+    unknown = [step for step in args.steps if step not in known_steps()]
+    if unknown:
+        parser.error(f"unknown step {', '.join(unknown)}; the steps are {', '.join(known_steps())}")
+    if not args.submission.is_dir():
+        parser.error(f"no folder {args.submission}: give the folder that holds the step folders")
+    return args
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    steps = args.steps or known_steps()
+    return [
+        *(str(CHECKS / f"check_{step}.py") for step in steps),
+        "-c", str(Path(__file__).with_name("grade.ini")),
+        "--rootdir", str(CHECKS),
+        "-p", "grader.plugin",
+        "-p", "no:cacheprovider",
+        "--submission", str(args.submission.resolve()),
+        f"--timeout={CHECK_SECONDS}",
+        *(["--grade-json", str(args.json)] if args.json else []),
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    status = pytest.main(pytest_arguments(args))
+    return 0 if status == pytest.ExitCode.OK else int(status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Step 01: one-shot server and client."""
+
+from grader.checks.common import (
+    BOTH_IN_RECV,
+    ECHO_HINT,
+    echo_upper,
+    expect_clear_connection_error,
+    expect_client_finished,
+    expect_client_printed,
+    expect_unclosed_none,
+    run_client_against,
+)
+from grader.diagnosis import CheckFailed, Diagnosis, describe_blocked, where_blocked
+from grader.harness import Harness, Server
+from grader.plugin import check
+from grader.timing import CLIENT_RUN_SECONDS, REPLY_SECONDS
+
+STEP = "01_hello"
+MESSAGE = b"hello from the grader"
+
+
+def serve_one_exchange(harness: Harness) -> Server:
+    """Start the server, talk to it once, and see it end by itself."""
+    server = harness.start_server()
+    peer = harness.connect(server)
+    peer.send(MESSAGE)
+    reply = peer.receive_until_closed(waiting_for=f"the reply to {MESSAGE!r}", hint=ECHO_HINT)
+    if reply != MESSAGE:
+        raise CheckFailed(Diagnosis(
+            happened=f"your server replied {reply!r}",
+            expected=f"the message back, unchanged: {MESSAGE!r}",
+            where=[str(server.program.script)], hint=ECHO_HINT))
+    exited = server.program.wait(REPLY_SECONDS)
+    if exited is None:
+        raise harness.hung(server.program, "after replying to its one client, your server "
+                           "was still running", expected="a one-shot server exits after "
+                           "its one client", hint="after the reply, close both sockets and "
+                           "let the program end")
+    if not exited.ok:
+        raise harness.ended_early(server.program, "with an error after replying",
+                                  expected="exit status 0")
+    return server
+
+
+@check(points=1, program="server", gate=True)
+def check_server_listens(harness: Harness) -> None:
+    harness.start_server()
+
+
+@check(points=3, program="server")
+def check_server_echoes_one_message_then_exits(harness: Harness) -> None:
+    serve_one_exchange(harness)
+
+
+@check(points=2, program="server")
+def check_server_closes_both_sockets(harness: Harness) -> None:
+    expect_unclosed_none(harness, serve_one_exchange(harness), "server")
+
+
+@check(points=2, program="client")
+def check_client_prints_the_reply(harness: Harness) -> None:
+    fake = harness.fake_server(echo_upper)
+    run = run_client_against(harness, fake, "hello", "there")
+    expect_client_finished(harness, run, "talking to the grader's server",
+                           expected="it sends its message, prints the reply and exits",
+                           hint="send the message before you wait for the reply")
+    expect_client_printed(run, ["HELLO THERE"], "talking to the grader's server")
+
+
+@check(points=1, program="client")
+def check_client_closes_its_socket(harness: Harness) -> None:
+    fake = harness.fake_server(echo_upper)
+    run = run_client_against(harness, fake, "hello")
+    expect_client_finished(harness, run, "talking to the grader's server",
+                           expected="it exits after printing the reply", hint="")
+    expect_unclosed_none(harness, run, "client")
+
+
+@check(points=1, program="client")
+def check_client_without_server_prints_one_clear_error(harness: Harness) -> None:
+    expect_clear_connection_error(harness)
+
+
+@check(points=1, program="both")
+def check_your_client_talks_to_your_server(harness: Harness) -> None:
+    server = harness.start_server()
+    run = harness.run_client(server.port, "ping", timeout=CLIENT_RUN_SECONDS,
+                             while_hung=server.program.dump_stacks)
+    if run.hung:
+        server_places = where_blocked(str(run.other_side), harness.step_dir)
+        failure = harness.hung(run.program, "your client never finished",
+                               expected="your client prints your server's reply",
+                               hint="one side must send before the other waits in recv()",
+                               stacks=run.stacks)
+        if "recv()" in failure.diagnosis.happened and describe_blocked(
+                "server", server_places).endswith("recv()"):
+            failure.diagnosis.happened = BOTH_IN_RECV
+        failure.diagnosis.where += [place.describe() for place in server_places]
+        raise failure
+    expect_client_printed(run, ["ping"], "talking to your server")

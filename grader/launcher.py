@@ -1,0 +1,173 @@
+"""Runs one student program and reports what it did with its sockets.
+
+The grader starts every student program through this file:
+
+    python -I -u launcher.py EVENTS STACKS ROOT SCRIPT [ARGS...]
+
+It is run by path and imports only the standard library, so `-I` keeps a
+student's stray `socket.py` or `sitecustomize.py` from replacing what it
+uses. Before the student's script runs it
+
+- has Python dump every thread's stack to STACKS on SIGUSR1, so a grader
+  that gives up waiting can show the line the program was stuck on;
+- wraps `socket.socket` to learn, without asking the student anything, which
+  port a server listens on, and where each socket was created, closed, or
+  dropped while still open.
+
+What it learns goes to EVENTS, one JSON object per line, written with a
+single `os.write` so that lines from several threads never interleave.
+ROOT is the student's folder: the frames inside it are "the student's code".
+"""
+
+import faulthandler
+import json
+import os
+import runpy
+import signal
+import socket
+import sys
+import threading
+import traceback
+import weakref
+from types import FrameType, TracebackType
+from typing import Any
+
+_events_fd = -1
+_student_root = ""
+
+
+def _emit(event: str, **fields: Any) -> None:
+    fields["event"] = event
+    try:
+        os.write(_events_fd, (json.dumps(fields) + "\n").encode())
+    except OSError:
+        pass  # never let the grader's bookkeeping break the student's program
+
+
+def _is_student_file(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_student_root)
+
+
+def _origin_from_frame(frame: FrameType | None) -> dict[str, Any] | None:
+    """The innermost frame of the student's own code, as file, line and function."""
+    while frame is not None:
+        if _is_student_file(frame.f_code.co_filename):
+            return {"file": frame.f_code.co_filename, "line": frame.f_lineno,
+                    "function": frame.f_code.co_name}
+        frame = frame.f_back
+    return None
+
+
+def _origin_from_traceback(tb: TracebackType | None) -> dict[str, Any] | None:
+    origin = None
+    while tb is not None:
+        if _is_student_file(tb.tb_frame.f_code.co_filename):
+            origin = {"file": tb.tb_frame.f_code.co_filename, "line": tb.tb_lineno,
+                      "function": tb.tb_frame.f_code.co_name}
+        tb = tb.tb_next
+    return origin
+
+
+class _SocketRecord:
+    __slots__ = ("origin", "closed", "ref", "kind")
+
+    def __init__(self, origin: dict[str, Any] | None, kind: str) -> None:
+        self.origin = origin
+        self.kind = kind
+        self.closed = False
+        self.ref: weakref.ref[socket.socket] | None = None
+
+
+_live_records: dict[int, _SocketRecord] = {}
+_record_of: "weakref.WeakKeyDictionary[socket.socket, _SocketRecord]" = weakref.WeakKeyDictionary()
+
+
+def _socket_collected(record: _SocketRecord) -> None:
+    _live_records.pop(id(record), None)
+    if not record.closed:
+        # Python closed it for the student when the last reference went away.
+        _emit("socket_dropped_open", origin=record.origin, kind=record.kind)
+
+
+def _install_socket_tracking() -> None:
+    real_init = socket.socket.__init__
+    real_close = socket.socket.close
+    real_detach = socket.socket.detach
+    real_listen = socket.socket.listen
+
+    def tracked_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        kind = "stream" if self.type == socket.SOCK_STREAM else "datagram"
+        record = _SocketRecord(_origin_from_frame(sys._getframe(1)), kind)
+        record.ref = weakref.ref(self, lambda _ref, record=record: _socket_collected(record))
+        _live_records[id(record)] = record
+        _record_of[self] = record
+
+    def mark_closed(self: socket.socket) -> None:
+        record = _record_of.get(self)
+        if record is not None:
+            record.closed = True
+
+    def tracked_close(self: socket.socket) -> None:
+        mark_closed(self)
+        real_close(self)
+
+    def tracked_detach(self: socket.socket) -> int:
+        mark_closed(self)
+        return real_detach(self)
+
+    def tracked_listen(self: socket.socket, *args: Any) -> None:
+        real_listen(self, *args)
+        host, port = self.getsockname()[:2]
+        _emit("listening", host=host, port=port, origin=_origin_from_frame(sys._getframe(1)))
+
+    socket.socket.__init__ = tracked_init  # type: ignore[method-assign]
+    socket.socket.close = tracked_close  # type: ignore[method-assign]
+    socket.socket.detach = tracked_detach  # type: ignore[method-assign]
+    socket.socket.listen = tracked_listen  # type: ignore[method-assign]
+
+
+def _report_thread_crash(args: threading.ExceptHookArgs) -> None:
+    _emit("thread_exception", type=args.exc_type.__name__, message=str(args.exc_value),
+          origin=_origin_from_traceback(args.exc_traceback))
+    sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)  # type: ignore[arg-type]
+
+
+def _report_sockets_still_open() -> None:
+    for record in list(_live_records.values()):
+        sock = record.ref() if record.ref is not None else None
+        if sock is not None and not record.closed and sock.fileno() != -1:
+            _emit("socket_open_at_exit", origin=record.origin, kind=record.kind)
+
+
+def main() -> None:
+    global _events_fd, _student_root
+    events_path, stacks_path, root, script, *script_args = sys.argv[1:]
+    _events_fd = os.open(events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    _student_root = os.path.abspath(root) + os.sep
+    stacks = open(stacks_path, "w")  # noqa: SIM115 - must stay open for faulthandler
+    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
+    _install_socket_tracking()
+    threading.excepthook = _report_thread_crash
+
+    script = os.path.abspath(script)
+    sys.argv = [script, *script_args]
+    sys.path.insert(0, os.path.dirname(script))  # as `python script.py` would
+    exit_code: Any = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as stop:
+        exit_code = stop.code
+    except BaseException as error:  # noqa: BLE001 - everything the student raised
+        _emit("exception", type=type(error).__name__, message=str(error),
+              origin=_origin_from_traceback(error.__traceback__))
+        traceback.print_exc()
+        exit_code = 1
+    finally:
+        _report_sockets_still_open()
+    _emit("exit", code=exit_code if isinstance(exit_code, int) or exit_code is None else 1)
+    sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The grader's pytest plugin, in the order pytest calls it.
+
+Checks are ordinary pytest functions in `grader/checks/check_NN_name.py`,
+each decorated with `@check(points=..., program=...)`. This plugin
+
+1. adds the `--submission` and `--grade-json` options;
+2. gives each check a `harness` for the step it belongs to, unless an
+   earlier check showed the program is not started or cannot start, in
+   which case the check is "not run" instead of waiting out its own timeout;
+3. turns each check's outcome into a scored `CheckResult`;
+4. prints the scoreboard and writes Gradescope's results.json at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from grader.diagnosis import CheckFailed, Diagnosis, NotStarted, StepBlocked
+from grader.harness import Harness
+from grader.report import CheckResult, Scoreboard, write_gradescope_json
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def check(points: int, program: str, gate: bool = False) -> Callable[[F], F]:
+    """Declare a check: its points, the program it tests (server, client or both),
+    and whether the program's other checks depend on it passing (gate)."""
+    return pytest.mark.check(points=points, program=program, gate=gate)
+
+
+# -- 1. options -------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader")
+    group.addoption("--submission", default="exercises", help="the tree of step folders to grade")
+    group.addoption("--grade-json", default=None, help="write Gradescope results.json here")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "check(points, program, gate): a graded check")
+    config.stash[_SCOREBOARD] = Scoreboard(Path(config.getoption("--submission")))
+
+
+_SCOREBOARD = pytest.StashKey[Scoreboard]()
+
+
+def _step_of(item: pytest.Item) -> str:
+    return str(getattr(item.module, "STEP"))  # type: ignore[attr-defined]
+
+
+def _marker(item: pytest.Item) -> dict[str, Any]:
+    marker = item.get_closest_marker("check")
+    if marker is None:
+        raise pytest.UsageError(f"{item.nodeid} has no @check(points=..., program=...)")
+    return dict(marker.kwargs)
+
+
+def _check_name(item: pytest.Item) -> str:
+    return item.name.removeprefix("check_").replace("_", " ")
+
+
+# -- 2. running a check ------------------------------------------------------
+
+@pytest.fixture
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    item = request.node
+    scoreboard = request.config.stash[_SCOREBOARD]
+    reason = scoreboard.blocked(_step_of(item), _marker(item)["program"])
+    if reason:
+        raise StepBlocked(reason)
+    harness = Harness(scoreboard.submission / _step_of(item), tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.close()
+
+
+# -- 3. scoring --------------------------------------------------------------
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if call.when == "teardown" or (call.when == "setup" and report.passed):
+        return
+    marker = _marker(item)
+    scoreboard = item.config.stash[_SCOREBOARD]
+    step, program = _step_of(item), marker["program"]
+    result = CheckResult(step=step, name=_check_name(item), max_points=marker["points"])
+    error = call.excinfo.value if call.excinfo else None
+    if error is None and report.passed:
+        result.points = marker["points"]
+        result.status = "passed"
+    elif isinstance(error, NotStarted):
+        result.status = "not started"
+        scoreboard.block(step, program, "not started")
+    elif isinstance(error, StepBlocked):
+        result.status = "not run"
+        result.diagnosis = Diagnosis(happened=f"not run: {error}", expected="", where=[], hint="")
+    elif isinstance(error, CheckFailed):
+        result.status = "failed"
+        result.diagnosis = error.diagnosis
+        if marker["gate"]:
+            scoreboard.block(step, program, f"blocked by '{result.name}'")
+    else:
+        # A timeout of pytest-timeout, or a bug in the grader itself: never the
+        # student's fault to decode, so say so plainly.
+        result.status = "failed"
+        result.diagnosis = Diagnosis(
+            happened=f"the grader could not finish this check: {_one_line(report)}",
+            expected="the check to run to its end", where=[],
+            hint="run `nox -s grade` again; if it repeats, tell your instructor")
+    scoreboard.add(result)
+
+
+def _one_line(report: pytest.TestReport) -> str:
+    text = str(report.longrepr).strip().splitlines()
+    return text[-1] if text else "unknown error"
+
+
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    # The scoreboard is the output; pytest's dots and letters would only distract.
+    return (report.outcome if report.when == "call" else ""), "", ""
+
+
+# -- 4. the report -----------------------------------------------------------
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    scoreboard = config.stash[_SCOREBOARD]
+    terminalreporter.write("\n".join(scoreboard.render()) + "\n")
+    json_path = config.getoption("--grade-json")
+    if json_path:
+        write_gradescope_json(scoreboard, Path(json_path))

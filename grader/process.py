@@ -1,0 +1,187 @@
+"""Student programs as child processes: started, watched, stopped, reaped.
+
+Student code never runs inside the grader. Each program runs through
+`launcher.py` in its own process group, with its output going to files (a
+pipe nobody reads would block it) and a cap on how much it may write.
+Whatever happens, `stop()` kills the whole group and reaps it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024  # past this the child gets SIGXFSZ: a flood
+SHOWN_OUTPUT_CHARS = 4000
+POLL_SECONDS = 0.01
+
+
+def _limit_child() -> None:
+    # Runs in the child between fork and exec.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT_BYTES, OUTPUT_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+@dataclass
+class Exited:
+    """How a program ended: an exit code, or the signal that killed it."""
+
+    code: int | None
+    signal_name: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+class StudentProgram:
+    """One run of a student's script, e.g. `server.py --port 0`."""
+
+    def __init__(self, script: Path, args: list[str], student_root: Path, workdir: Path) -> None:
+        self.script = script
+        self.args = args
+        self.student_root = student_root
+        self.name = script.name
+        workdir.mkdir(parents=True, exist_ok=True)
+        stem = f"{script.stem}-{time.monotonic_ns()}"
+        self._events_path = workdir / f"{stem}.events"
+        self._stacks_path = workdir / f"{stem}.stacks"
+        self._stdout_path = workdir / f"{stem}.stdout"
+        self._stderr_path = workdir / f"{stem}.stderr"
+        self._events_path.touch()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.exited: Exited | None = None
+
+    # -- life cycle ---------------------------------------------------------
+
+    def start(self) -> None:
+        command = [sys.executable, "-I", "-u", str(LAUNCHER), str(self._events_path),
+                   str(self._stacks_path), str(self.student_root), str(self.script), *self.args]
+        with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
+            self.process = subprocess.Popen(
+                command, cwd=self.script.parent, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=err, start_new_session=True, preexec_fn=_limit_child)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def poll(self) -> Exited | None:
+        """How the program ended, or None while it runs."""
+        if self.exited is None and self.process is not None:
+            code = self.process.poll()
+            if code is not None:
+                self.exited = _exited_from_returncode(code)
+        return self.exited
+
+    def wait(self, timeout: float) -> Exited | None:
+        """Wait at most `timeout` seconds for the program to end."""
+        assert self.process is not None
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        return self.poll()
+
+    def stop(self) -> None:
+        """Kill the program and everything it started; reap it."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+        self.poll()
+
+    def dump_stacks(self) -> str:
+        """Ask a running program where each of its threads is; '' if it cannot say."""
+        if self.poll() is not None:
+            return ""
+        try:
+            os.kill(self.pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            return ""
+        deadline = time.monotonic() + 1.0
+        last_size = -1
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            size = self._stacks_path.stat().st_size if self._stacks_path.exists() else 0
+            if size and size == last_size:
+                break
+            last_size = size
+        return self._stacks_path.read_text(errors="replace") if self._stacks_path.exists() else ""
+
+    # -- what it said and did ----------------------------------------------
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        found = []
+        for line in self._events_path.read_text(errors="replace").splitlines():
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+            if isinstance(event, dict) and (kind is None or event.get("event") == kind):
+                found.append(event)
+        return found
+
+    def wait_for_event(self, kind: str, timeout: float) -> dict[str, Any] | None:
+        """The first event of this kind; None if the program ended or time ran out first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.events(kind)
+            if found:
+                return found[0]
+            if self.poll() is not None or time.monotonic() > deadline:
+                return None
+            time.sleep(POLL_SECONDS)
+
+    def stdout(self) -> str:
+        return _read_start(self._stdout_path)
+
+    def stderr(self) -> str:
+        return _read_start(self._stderr_path)
+
+    def output_was_flooded(self) -> bool:
+        return any(path.exists() and path.stat().st_size >= OUTPUT_LIMIT_BYTES
+                   for path in (self._stdout_path, self._stderr_path))
+
+    # -- what the operating system sees ------------------------------------
+
+    def open_descriptors(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/fd"))
+
+    def thread_count(self) -> int:
+        return len(os.listdir(f"/proc/{self.pid}/task"))
+
+    def cpu_seconds(self) -> float:
+        # Fields 14 and 15 of /proc/PID/stat: user and system time in clock ticks;
+        # the command name in field 2 may hold spaces, so split after its ')'.
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _exited_from_returncode(code: int) -> Exited:
+    if code < 0:
+        return Exited(code=None, signal_name=signal.Signals(-code).name)
+    return Exited(code=code, signal_name=None)
+
+
+def _read_start(path: Path) -> str:
+    if not path.exists():
+        return ""
+    with open(path, "rb") as stream:
+        text = stream.read(SHOWN_OUTPUT_CHARS + 1).decode(errors="replace")
+    if len(text) > SHOWN_OUTPUT_CHARS:
+        text = text[:SHOWN_OUTPUT_CHARS] + "\n[... output cut ...]"
+    return text

@@ -1,0 +1,27 @@
+"""Every time limit the grader uses, in one place.
+
+A correct program on loopback answers in milliseconds; these limits are
+hundreds of times that, so a busy or slow machine does not fail a correct
+program, while a program that hangs is still caught in a few seconds.
+`GRADER_TIME_SCALE` (a number, default 1) stretches them all on a slow machine.
+"""
+
+import os
+
+
+def _scale() -> float:
+    try:
+        value = float(os.environ.get("GRADER_TIME_SCALE", "1"))
+    except ValueError:
+        return 1.0
+    return value if value > 0 else 1.0
+
+
+SCALE = _scale()
+STARTUP_SECONDS = 5.0 * SCALE  # from launch to listen(): Python starts in ~50 ms
+REPLY_SECONDS = 2.0 * SCALE  # for one reply on loopback
+CLIENT_RUN_SECONDS = 3.0 * SCALE  # for a whole run of the student's client
+CLIENT_TIMEOUT_FLAG = 0.5  # the --timeout the grader gives a client it tests for timeouts
+IDLE_TIMEOUT_FLAG = 0.5  # the --idle-timeout the grader gives a server it tests for that
+SETTLE_SECONDS = 1.0 * SCALE  # for a server to notice a closed client and free its socket
+CHECK_SECONDS = 60  # pytest-timeout's last line of defence, per check
