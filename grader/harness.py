@@ -98,6 +98,10 @@ class Harness:
         self._closers.append(fake.close)
         return fake
 
+    def on_close(self, close: Callable[[], None]) -> None:
+        """Have `close` called when the check ends, whatever happened."""
+        self._closers.append(close)
+
     def close(self) -> None:
         for close in reversed(self._closers):
             close()
@@ -234,7 +238,7 @@ class Peer:
         """Read `count` reply lines; explain a silent, crashed or closing server."""
         deadline = time.monotonic() + timeout
         while self._received.count(b"\n") < count:
-            if not self._read_some(deadline, waiting_for, hint):
+            if not self._read_some(deadline, waiting_for, hint, timeout):
                 got = self._received.count(b"\n")
                 raise CheckFailed(Diagnosis(
                     happened=f"your server closed the connection after {got} of {count} "
@@ -251,7 +255,7 @@ class Peer:
                              timeout: float = REPLY_SECONDS) -> bytes:
         """Everything the server sends until it closes the connection."""
         deadline = time.monotonic() + timeout
-        while self._read_some(deadline, waiting_for, hint):
+        while self._read_some(deadline, waiting_for, hint, timeout):
             pass
         data = bytes(self._received)
         self._received.clear()
@@ -265,7 +269,7 @@ class Peer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
 
-    def _read_some(self, deadline: float, waiting_for: str, hint: str) -> bool:
+    def _read_some(self, deadline: float, waiting_for: str, hint: str, timeout: float) -> bool:
         """Read once; False at end of stream; a CheckFailed when time runs out."""
         remaining = deadline - time.monotonic()
         try:
@@ -277,7 +281,8 @@ class Peer:
             self.harness.server_must_be_running(self.server, f"while the grader was {waiting_for}")
             raise self.harness.hung(
                 self.server.program,
-                f"the grader waited {REPLY_SECONDS:g} s for {waiting_for} and got nothing"
+                f"the grader waited {timeout:g} s for {waiting_for} "
+                f"and got {'nothing more' if self._received else 'nothing'}"
                 f"{self._received_so_far()}",
                 expected=waiting_for, hint=hint) from None
         except ConnectionResetError:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
-from grader.diagnosis import CheckFailed, Diagnosis, Location, shown_path
+from grader.diagnosis import CheckFailed, Diagnosis, Location, location_from_event, shown_path
 from grader.harness import (
     ClientRun,
     FakeConnection,
     FakeServer,
     Harness,
+    Peer,
     Server,
     last_line,
     unclosed_sockets,
 )
-from grader.timing import CLIENT_RUN_SECONDS, SETTLE_SECONDS
+from grader.timing import CLIENT_RUN_SECONDS, CLIENT_TIMEOUT_FLAG, SETTLE_SECONDS
 
 ECHO_HINT = "the server must send back exactly the bytes it received"
 
@@ -151,3 +153,113 @@ def expect_clear_connection_error(harness: Harness) -> None:
                      "and exit status 1",
             where=[str(run.program.script)],
             hint="catch OSError around connect(), print a message to sys.stderr, then sys.exit(1)"))
+
+
+def never_reply(connection: FakeConnection) -> None:
+    """The grader's stand-in server that reads and never answers."""
+    connection.recv(4096)
+    connection.wait_until_stopped()
+
+
+class FullListener:
+    """A listening socket that never accepts, its queue already full: a new
+    connect() to it waits, as with a server that is stuck elsewhere."""
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(0)
+        self.port = int(self.listener.getsockname()[1])
+        self.fillers = []
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", self.port))
+            self.fillers.append(filler)
+
+    def close(self) -> None:
+        for sock in [*self.fillers, self.listener]:
+            sock.close()
+
+
+def expect_client_gives_up(harness: Harness, port: int, waits_for: str,
+                           while_hung: Callable[[], object] = lambda: None) -> None:
+    """With --timeout 0.5 the client ends soon, says why on stderr, exits non-zero."""
+    run = harness.run_client(port, "--timeout", str(CLIENT_TIMEOUT_FLAG), "hello",
+                             timeout=CLIENT_RUN_SECONDS, while_hung=while_hung)
+    hint = ("give the socket a time limit with settimeout() before connect(), and catch "
+            "TimeoutError (socket.timeout) to print a message")
+    expect_client_finished(
+        harness, run, f"the grader's server {waits_for} (it was given --timeout "
+                      f"{CLIENT_TIMEOUT_FLAG})",
+        expected=f"your client gives up after about {CLIENT_TIMEOUT_FLAG} s", hint=hint)
+    assert run.exited is not None
+    if run.traceback_shown:
+        crash = run.program.events("exception")
+        raise CheckFailed(Diagnosis(
+            happened=f"your client gave up, but with a traceback"
+                     f"{': ' + crash[0]['type'] if crash else ''}",
+            expected="one clear line on stderr, such as 'error: no answer within 0.5 s', "
+                     "and exit status 1",
+            where=_crash_place(run) or [str(run.program.script)],
+            hint="catch TimeoutError around the code that waits, print to sys.stderr, "
+                 "then sys.exit(1)"))
+    if run.exited.ok or not run.program.stderr().strip():
+        raise CheckFailed(Diagnosis(
+            happened=f"when the server {waits_for}, your client exited with status "
+                     f"{run.exited.code} and printed {last_line(run.program.stderr()) or 'nothing'!r} "
+                     f"on stderr",
+            expected="a clear message on stderr and a non-zero exit status",
+            where=[str(run.program.script)], hint=hint))
+
+
+def _crash_place(run: ClientRun) -> list[str]:
+    crash = run.program.events("exception")
+    location = location_from_event(crash[0].get("origin")) if crash else None
+    return [location.describe()] if location else []
+
+
+def upper_lines_in_pieces(connection: FakeConnection) -> None:
+    """The grader's stand-in line server: each line back in capitals, cut in two
+    pieces sent apart, so a client must put a reply together from several recv()."""
+    pending = b""
+    while True:
+        data = connection.recv(4096)
+        if not data:
+            return
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            reply = line.upper() + b"\n"
+            middle = max(1, len(reply) // 2)
+            connection.sendall(reply[:middle])
+            time.sleep(0.05)
+            connection.sendall(reply[middle:])
+
+
+def shorten(data: bytes, keep: int = 40) -> str:
+    if len(data) <= keep:
+        return repr(data)
+    return f"{data[:keep]!r}... ({len(data):,} bytes)"
+
+
+def as_lines(lines: list[bytes]) -> str:
+    return ", ".join(shorten(line + b"\n") for line in lines)
+
+
+def expect_line_echo(peer: Peer, pieces: list[bytes], expected: list[bytes], *,
+                     hint: str = ECHO_HINT, how: str = "") -> None:
+    """Send these pieces; the server must answer with exactly these lines."""
+    sent = b"".join(pieces)
+    described = shorten(sent) + (f" ({how})" if how else "")
+    if len(pieces) > 1:
+        peer.send_in_pieces(pieces)
+    else:
+        peer.send(sent)
+    replies = peer.receive_lines(len(expected), waiting_for=f"the reply to {described}",
+                                 hint=hint)
+    if replies != expected:
+        raise CheckFailed(Diagnosis(
+            happened=f"to {described}, your server replied {as_lines(replies)}",
+            expected=as_lines(expected),
+            where=[str(peer.server.program.script)], hint=hint))

@@ -1,0 +1,43 @@
+"""Step 04: a thread per client."""
+
+from grader.checks.common import expect_no_leak
+from grader.checks.many_clients import (
+    expect_clients_kept_apart,
+    expect_echo_of_split_and_joined_lines,
+    expect_served_while_another_is_silent,
+    expect_survives_reset,
+)
+from grader.harness import Harness
+from grader.plugin import check
+
+STEP = "04_threads"
+
+
+@check(points=1, program="server", gate=True)
+def check_server_listens(harness: Harness) -> None:
+    harness.start_server()
+
+
+@check(points=1, program="server")
+def check_server_echoes_lines(harness: Harness) -> None:
+    expect_echo_of_split_and_joined_lines(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_answers_a_client_while_another_is_silent(harness: Harness) -> None:
+    expect_served_while_another_is_silent(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_keeps_many_clients_apart(harness: Harness) -> None:
+    expect_clients_kept_apart(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_survives_a_client_that_resets(harness: Harness) -> None:
+    expect_survives_reset(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_closes_every_client_socket(harness: Harness) -> None:
+    expect_no_leak(harness, harness.start_server(), connections=30, exchange=b"a\n")

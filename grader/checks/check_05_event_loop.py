@@ -1,0 +1,90 @@
+"""Step 05: one thread, non-blocking sockets, selectors."""
+
+import time
+
+from grader.checks.common import expect_no_leak
+from grader.checks.many_clients import (
+    expect_clients_kept_apart,
+    expect_echo_of_split_and_joined_lines,
+    expect_not_stalled_by_a_client_that_never_reads,
+    expect_served_while_another_is_silent,
+    expect_survives_reset,
+)
+from grader.diagnosis import CheckFailed, Diagnosis
+from grader.harness import Harness
+from grader.plugin import check
+
+STEP = "05_event_loop"
+IDLE_MEASURE_SECONDS = 0.5
+IDLE_CPU_LIMIT = 0.1  # a sleeping loop uses ~0; a busy one ~IDLE_MEASURE_SECONDS
+
+
+@check(points=1, program="server", gate=True)
+def check_server_listens(harness: Harness) -> None:
+    harness.start_server()
+
+
+@check(points=1, program="server")
+def check_server_echoes_lines(harness: Harness) -> None:
+    expect_echo_of_split_and_joined_lines(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_answers_a_client_while_another_is_silent(harness: Harness) -> None:
+    expect_served_while_another_is_silent(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_keeps_many_clients_apart(harness: Harness) -> None:
+    expect_clients_kept_apart(harness, harness.start_server())
+
+
+@check(points=1, program="server")
+def check_server_runs_on_one_thread(harness: Harness) -> None:
+    server = harness.start_server()
+    peers = [harness.connect(server) for _ in range(5)]
+    for peer in peers:
+        peer.send(b"hi\n")
+        peer.receive_lines(1, waiting_for="the reply to b'hi\\n'", hint="")
+    threads = server.program.thread_count()
+    if threads != 1:
+        raise CheckFailed(Diagnosis(
+            happened=f"with 5 clients connected, your server runs {threads} threads",
+            expected="one thread: the event loop alone serves every client",
+            where=[str(server.program.script)],
+            hint="register every socket with one selector and serve them all from its "
+                 "select() loop; start no threads"))
+
+
+@check(points=1, program="server")
+def check_server_sleeps_while_nothing_happens(harness: Harness) -> None:
+    server = harness.start_server()
+    peer = harness.connect(server)
+    peer.send(b"hi\n")
+    peer.receive_lines(1, waiting_for="the reply to b'hi\\n'", hint="")
+    before = server.program.cpu_seconds()
+    time.sleep(IDLE_MEASURE_SECONDS)
+    used = server.program.cpu_seconds() - before
+    if used > IDLE_CPU_LIMIT:
+        raise CheckFailed(Diagnosis(
+            happened=f"with one quiet client connected, your server used {used:.2f} s of "
+                     f"CPU in {IDLE_MEASURE_SECONDS} s: a busy loop",
+            expected="close to 0 s: select() should sleep until something happens",
+            where=[str(server.program.script)],
+            hint="register EVENT_WRITE only while a client has output waiting, and never "
+                 "call select() with timeout=0 in a loop"))
+
+
+@check(points=2, program="server")
+def check_server_survives_a_client_that_resets(harness: Harness) -> None:
+    expect_survives_reset(harness, harness.start_server())
+
+
+@check(points=1, program="server")
+def check_server_is_not_stalled_by_a_client_that_never_reads(harness: Harness) -> None:
+    expect_not_stalled_by_a_client_that_never_reads(harness, harness.start_server())
+
+
+@check(points=2, program="server")
+def check_server_closes_every_client_socket(harness: Harness) -> None:
+    expect_no_leak(harness, harness.start_server(), connections=30, exchange=b"a\n")
