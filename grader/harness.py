@@ -87,7 +87,18 @@ class Harness:
     # -- the grader's own sockets ------------------------------------------
 
     def connect(self, server: Server) -> Peer:
-        sock = socket.create_connection((LOOPBACK, server.port), timeout=STARTUP_SECONDS)
+        try:
+            sock = socket.create_connection((LOOPBACK, server.port), timeout=STARTUP_SECONDS)
+        except OSError as error:
+            if server.program.wait(REPLY_SECONDS) is not None:
+                raise self.ended_early(server.program, "when the grader connected a new client",
+                                       expected="the server keeps running and accepts the "
+                                                "next client") from None
+            raise CheckFailed(Diagnosis(
+                happened=f"the grader could not connect to your server: {error}",
+                expected="the server accepts connections on the port it listens on",
+                where=[str(server.program.script)],
+                hint="keep the listening socket open while the server runs")) from None
         peer = Peer(self, server, sock)
         self._closers.append(peer.close)
         return peer
@@ -133,6 +144,12 @@ class Harness:
         role = program_role(program)
         return CheckFailed(crash_diagnosis(program, f"your {role} stopped {when}", expected))
 
+    def raise_if_crashed(self, program: StudentProgram, when: str) -> None:
+        """Before blaming a wrong reply: had the program died meanwhile?"""
+        exited = program.wait(0.3)
+        if exited is not None and not exited.ok:
+            raise self.ended_early(program, when, expected="the program keeps running")
+
     def server_must_be_running(self, server: Server, after: str) -> None:
         exited = server.program.poll()
         if exited is not None:
@@ -144,16 +161,16 @@ def crash_diagnosis(program: StudentProgram, happened: str, expected: str) -> Di
     crash = program.events("exception")
     exited = program.poll()
     where: list[str] = []
-    if crash:
+    if program.output_was_flooded():
+        happened += ": it wrote more output than the grader accepts (a print in an endless loop?)"
+        hint = "print a line per event, not per loop turn"
+    elif crash:
         happened += f": it crashed with {crash[0]['type']}: {crash[0]['message']}"
         location = location_from_event(crash[0].get("origin"))
         if location:
             where.append(location.describe())
         hint = "catch this error around the code that talks to one client, so one client's " \
                "problem cannot stop the whole program"
-    elif program.output_was_flooded():
-        happened += ": it wrote more output than the grader accepts (a print in an endless loop?)"
-        hint = "print a line per event, not per loop turn"
     elif exited is not None and exited.signal_name:
         happened += f": it was killed by {exited.signal_name}"
         hint = "look for something that kills the process or uses up its limits"
@@ -239,6 +256,8 @@ class Peer:
         deadline = time.monotonic() + timeout
         while self._received.count(b"\n") < count:
             if not self._read_some(deadline, waiting_for, hint, timeout):
+                self.harness.raise_if_crashed(self.server.program, f"while the grader was "
+                                                                   f"waiting for {waiting_for}")
                 got = self._received.count(b"\n")
                 raise CheckFailed(Diagnosis(
                     happened=f"your server closed the connection after {got} of {count} "
@@ -252,13 +271,16 @@ class Peer:
         return replies
 
     def receive_until_closed(self, *, waiting_for: str, hint: str,
-                             timeout: float = REPLY_SECONDS) -> bytes:
+                             timeout: float = REPLY_SECONDS, expected: bytes = b"") -> bytes:
         """Everything the server sends until it closes the connection."""
         deadline = time.monotonic() + timeout
         while self._read_some(deadline, waiting_for, hint, timeout):
             pass
         data = bytes(self._received)
         self._received.clear()
+        if data != expected:
+            self.harness.raise_if_crashed(self.server.program, f"while the grader was "
+                                                               f"waiting for {waiting_for}")
         return data
 
     def close(self) -> None:

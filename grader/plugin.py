@@ -13,7 +13,7 @@ each decorated with `@check(points=..., program=...)`. This plugin
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,7 +49,7 @@ _SCOREBOARD = pytest.StashKey[Scoreboard]()
 
 
 def _step_of(item: pytest.Item) -> str:
-    return str(getattr(item.module, "STEP"))  # type: ignore[attr-defined]
+    return str(item.module.STEP)  # type: ignore[attr-defined]
 
 
 def _marker(item: pytest.Item) -> dict[str, Any]:
@@ -81,12 +81,17 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
 
 # -- 3. scoring --------------------------------------------------------------
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    outcome = yield
-    report = outcome.get_result()
-    if call.when == "teardown" or (call.when == "setup" and report.passed):
-        return
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+        item: pytest.Item, call: pytest.CallInfo[None],
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if call.when == "call" or (call.when == "setup" and not report.passed):
+        _score(item, call, report)
+    return report
+
+
+def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     marker = _marker(item)
     scoreboard = item.config.stash[_SCOREBOARD]
     step, program = _step_of(item), marker["program"]
@@ -122,16 +127,14 @@ def _one_line(report: pytest.TestReport) -> str:
     return text[-1] if text else "unknown error"
 
 
-def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
-    # The scoreboard is the output; pytest's dots and letters would only distract.
-    return (report.outcome if report.when == "call" else ""), "", ""
-
-
 # -- 4. the report -----------------------------------------------------------
 
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    # pytest's own terminal report is switched off (`-p no:terminal`): the
+    # scoreboard is the whole output, and a failed check is a grade, not an error.
+    config = session.config
     scoreboard = config.stash[_SCOREBOARD]
-    terminalreporter.write("\n".join(scoreboard.render()) + "\n")
+    print("\n".join(scoreboard.render()), flush=True)
     json_path = config.getoption("--grade-json")
     if json_path:
         write_gradescope_json(scoreboard, Path(json_path))

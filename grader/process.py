@@ -122,6 +122,19 @@ class StudentProgram:
             last_size = size
         return self._stacks_path.read_text(errors="replace") if self._stacks_path.exists() else ""
 
+    def list_open_sockets(self) -> list[dict[str, Any]]:
+        """Ask a running program which of its sockets are open; [] if it cannot say."""
+        if self.poll() is not None:
+            return []
+        already = len(self.events("open_sockets_listed"))
+        os.kill(self.pid, signal.SIGUSR2)
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            if len(self.events("open_sockets_listed")) > already:
+                break
+            time.sleep(POLL_SECONDS)
+        return self.events("socket_open_now")
+
     # -- what it said and did ----------------------------------------------
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:

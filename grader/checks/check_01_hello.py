@@ -24,7 +24,8 @@ def serve_one_exchange(harness: Harness) -> Server:
     server = harness.start_server()
     peer = harness.connect(server)
     peer.send(MESSAGE)
-    reply = peer.receive_until_closed(waiting_for=f"the reply to {MESSAGE!r}", hint=ECHO_HINT)
+    reply = peer.receive_until_closed(waiting_for=f"the reply to {MESSAGE!r}", hint=ECHO_HINT,
+                                      expected=MESSAGE)
     if reply != MESSAGE:
         raise CheckFailed(Diagnosis(
             happened=f"your server replied {reply!r}",
@@ -97,4 +98,6 @@ def check_your_client_talks_to_your_server(harness: Harness) -> None:
             failure.diagnosis.happened = BOTH_IN_RECV
         failure.diagnosis.where += [place.describe() for place in server_places]
         raise failure
+    if run.exited is not None and not run.exited.ok:
+        harness.raise_if_crashed(server.program, "while your client talked to it")
     expect_client_printed(run, ["ping"], "talking to your server")

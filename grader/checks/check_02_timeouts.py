@@ -27,7 +27,7 @@ def expect_echo_then_close(harness: Harness, server: Server, message: bytes) -> 
     peer.send(message)
     reply = peer.receive_until_closed(
         waiting_for=f"the reply to {message!r}, then the end of the connection",
-        hint=f"{ECHO_HINT}, then close the socket accept() gave you")
+        hint=f"{ECHO_HINT}, then close the socket accept() gave you", expected=message)
     if reply != message:
         raise CheckFailed(Diagnosis(
             happened=f"your server replied {reply!r} and closed the connection",

@@ -67,7 +67,8 @@ def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -
         waiting_for="the replies to b'last\\nwords\\n' and then the end of the connection "
                     "(the grader had closed its sending side)",
         hint="recv() returning b'' means the client has finished sending: reply to what "
-             "you have, then close its socket and return to accept()")
+             "you have, then close its socket and return to accept()",
+        expected=b"last\nwords\n")
     if received != b"last\nwords\n":
         raise CheckFailed(Diagnosis(
             happened=f"your server sent {received[:200]!r} before closing",

@@ -45,12 +45,12 @@ def expect_unclosed_none(harness: Harness, run: ClientRun | Server, role: str) -
 
 
 def _created_at(places: list[Location | None]) -> list[str]:
-    shown = []
+    """'3 sockets created at server.py:12: ...', one line per place."""
+    counts: dict[str, int] = {}
     for place in places:
-        text = f"socket created at {place.describe()}" if place else "socket created outside your code"
-        if text not in shown:
-            shown.append(text)
-    return shown
+        text = f"created at {place.describe()}" if place else "created outside your code"
+        counts[text] = counts.get(text, 0) + 1
+    return [f"{count} socket{'s' if count > 1 else ''} {text}" for text, count in counts.items()]
 
 
 def expect_no_leak(harness: Harness, server: Server, connections: int, exchange: bytes,
@@ -68,12 +68,14 @@ def expect_no_leak(harness: Harness, server: Server, connections: int, exchange:
         time.sleep(0.05)
         extra = server.program.open_descriptors() - before
     if extra > 1:
-        places = unclosed_sockets(server.program)
+        places = [location_from_event(event.get("origin"))
+                  for event in server.program.list_open_sockets()
+                  if event.get("kind") != "listening"]
         raise CheckFailed(Diagnosis(
             happened=f"after {connections} clients came and went, your server holds "
                      f"{extra} more open sockets than before: they pile up",
             expected="the server closes each client's socket when that client is done",
-            where=_created_at(places) or [f"the accept() in {shown_path(str(server.program.script))}"],
+            where=_created_at(places) or [shown_path(str(server.program.script))],
             hint="close the socket accept() gave you when the conversation ends, on every "
                  "path: normal end, error and timeout (try/finally or a with block)"))
     expect_unclosed_none(harness, server, "server")
@@ -204,11 +206,11 @@ def expect_client_gives_up(harness: Harness, port: int, waits_for: str,
             where=_crash_place(run) or [str(run.program.script)],
             hint="catch TimeoutError around the code that waits, print to sys.stderr, "
                  "then sys.exit(1)"))
-    if run.exited.ok or not run.program.stderr().strip():
+    said = last_line(run.program.stderr())
+    if run.exited.ok or not said:
         raise CheckFailed(Diagnosis(
             happened=f"when the server {waits_for}, your client exited with status "
-                     f"{run.exited.code} and printed {last_line(run.program.stderr()) or 'nothing'!r} "
-                     f"on stderr",
+                     f"{run.exited.code} and printed {said or 'nothing'!r} on stderr",
             expected="a clear message on stderr and a non-zero exit status",
             where=[str(run.program.script)], hint=hint))
 
@@ -259,6 +261,7 @@ def expect_line_echo(peer: Peer, pieces: list[bytes], expected: list[bytes], *,
     replies = peer.receive_lines(len(expected), waiting_for=f"the reply to {described}",
                                  hint=hint)
     if replies != expected:
+        peer.harness.raise_if_crashed(peer.server.program, f"after it was sent {described}")
         raise CheckFailed(Diagnosis(
             happened=f"to {described}, your server replied {as_lines(replies)}",
             expected=as_lines(expected),

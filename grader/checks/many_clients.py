@@ -39,7 +39,7 @@ def expect_clients_kept_apart(harness: Harness, server: Server) -> None:
             # Half a line now and half later: replies stay correct only if each
             # client's unfinished line is kept apart from the others'.
             peer.send(f"client {number} line".encode())
-        for number, peer in enumerate(peers):
+        for peer in peers:
             peer.send(f" {round_number}\n".encode())
         for number, peer in enumerate(peers):
             expected = f"client {number} line {round_number}".encode()

@@ -55,7 +55,10 @@ class Connection:
 
     def read(self) -> None:
         """Read what is there; queue a reply for every complete line."""
-        data = self.sock.recv(READ_SIZE)
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return  # a readiness report can be stale: nothing to read after all
         self.last_active = time.monotonic()
         if not data:
             self.draining = True
@@ -65,9 +68,13 @@ class Connection:
 
     def write(self) -> None:
         """Send as much pending output as the socket takes now; keep the rest."""
-        if self.outbox:
+        if not self.outbox:
+            return
+        try:
             sent = self.sock.send(self.outbox[:WRITE_SIZE])
-            del self.outbox[:sent]
+        except BlockingIOError:
+            return  # the socket's buffer is full: EVENT_WRITE will say when to go on
+        del self.outbox[:sent]
 
     def wanted_events(self) -> int:
         events = 0

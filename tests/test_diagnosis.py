@@ -1,0 +1,52 @@
+"""Diagnoses from plain data: stack dumps and locations, no processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader.diagnosis import Diagnosis, Location, describe_blocked, parse_stack_dump, where_blocked
+
+
+def student_file(tmp_path: Path) -> Path:
+    step = tmp_path / "01_hello"
+    step.mkdir()
+    path = step / "server.py"
+    path.write_text("import socket\n\nconn, address = listener.accept()\ndata = conn.recv(1024)\n")
+    return path
+
+
+def dump(path: Path, line: int) -> str:
+    return (
+        "Thread 0x00007f0000000001 (most recent call first):\n"
+        '  File "/usr/lib/python3.11/threading.py", line 320 in wait\n'
+        "\n"
+        "Current thread 0x00007f0000000002 (most recent call first):\n"
+        '  File "/usr/lib/python3.11/socket.py", line 294 in accept\n'
+        f'  File "{path}", line {line} in serve\n'
+        '  File "<frozen runpy>", line 88 in _run_code\n')
+
+
+def test_the_innermost_student_frame_of_each_thread_is_found(tmp_path: Path) -> None:
+    path = student_file(tmp_path)
+    threads = parse_stack_dump(dump(path, 4), path.parent)
+    assert threads == [[Location(str(path), 4, "serve")]]
+
+
+def test_the_blocking_call_is_named_from_the_source_line(tmp_path: Path) -> None:
+    path = student_file(tmp_path)
+    places = where_blocked(dump(path, 3), path.parent)
+    assert places[0].blocking_call() == "accept()"
+    assert describe_blocked("server", places) == "your server is waiting in accept()"
+    assert places[0].describe().endswith("server.py:3: conn, address = listener.accept()")
+
+
+def test_a_program_stuck_outside_its_code_is_said_not_to_answer(tmp_path: Path) -> None:
+    assert describe_blocked("client", []) == "your client is not answering"
+    assert where_blocked("garbage\n", tmp_path) == []
+
+
+def test_a_diagnosis_reads_what_expected_where_hint() -> None:
+    lines = Diagnosis("it hung", "a reply", ["a.py:1: x", "b.py:2: y"], "send first").lines()
+    assert lines == ["what happened: it hung", "expected:      a reply",
+                     "where to look: a.py:1: x", "               b.py:2: y",
+                     "hint:          send first"]
