@@ -57,3 +57,10 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the grader and the kit's tests with mypy."""
     install_once(session, *TYPECHECK_PACKAGES)
     session.run("mypy", "grader", "tests", "noxfile.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Measure grading time: solutions, untouched stubs, a submission that hangs everywhere."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "tests.bench.grading_speed", *session.posargs)

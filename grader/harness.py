@@ -179,6 +179,10 @@ def crash_diagnosis(program: StudentProgram, happened: str, expected: str) -> Di
         happened += f" (it exited with status {code})"
         hint = "look for sys.exit(), exit() or a return from main where the program should go on"
     where.append(str(program.script))
+    forks = len(program.events("forked"))
+    if forks:
+        happened += f" (it had started {forks} other process{'es' if forks > 1 else ''} " \
+                    f"with fork; the grader stopped them all)"
     stderr = program.stderr().strip()
     if stderr and not crash:
         happened += f"; it printed on stderr: {last_line(stderr)}"

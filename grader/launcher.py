@@ -2,7 +2,7 @@
 
 The grader starts every student program through this file:
 
-    python -I -u launcher.py EVENTS STACKS ROOT SCRIPT [ARGS...]
+    python -I -u -B launcher.py EVENTS STACKS ROOT SCRIPT [ARGS...]
 
 It is run by path and imports only the standard library, so `-I` keeps a
 student's stray `socket.py` or `sitecustomize.py` from replacing what it
@@ -165,6 +165,7 @@ def main() -> None:
     signal.signal(signal.SIGUSR2, _list_open_sockets)
     _install_socket_tracking()
     threading.excepthook = _report_thread_crash
+    os.register_at_fork(after_in_child=lambda: _emit("forked", pid=os.getpid()))
 
     script = os.path.abspath(script)
     sys.argv = [script, *script_args]

@@ -64,7 +64,7 @@ class StudentProgram:
     # -- life cycle ---------------------------------------------------------
 
     def start(self) -> None:
-        command = [sys.executable, "-I", "-u", str(LAUNCHER), str(self._events_path),
+        command = [sys.executable, "-I", "-u", "-B", str(LAUNCHER), str(self._events_path),
                    str(self._stacks_path), str(self.student_root), str(self.script), *self.args]
         with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
             self.process = subprocess.Popen(

@@ -18,7 +18,15 @@ def parse_args() -> argparse.Namespace:
 
 
 def serve_one_client(host: str, port: int) -> None:
-    """Accept one client, echo its one message back, close both sockets."""
+    """Accept one client, echo its one message back, close both sockets.
+
+    1. listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM); set SO_REUSEADDR.
+    2. listener.bind((host, port)), listener.listen(1); print the port it got:
+       listener.getsockname()[1] (flush=True).
+    3. conn, address = listener.accept(): waits for one client.
+    4. message = conn.recv(BUFFER_SIZE), then conn.sendall(message), unchanged.
+    5. conn.close() and listener.close(): two sockets, two close() calls.
+    """
     raise NotImplementedError("step 01_hello: write serve_one_client")
 
 

@@ -21,12 +21,25 @@ def parse_args() -> argparse.Namespace:
 
 
 def serve_client(conn: socket.socket, idle_timeout: float) -> None:
-    """Echo one message back, or give up on a silent client; always close."""
+    """Echo one message back, or give up on a silent client; always close.
+
+    1. conn.settimeout(idle_timeout).
+    2. message = conn.recv(BUFFER_SIZE); if it is not b"", conn.sendall(message).
+    3. except TimeoutError: the client stayed silent; print a note (it is dropped).
+    4. except OSError: the connection broke; print a note; never crash the server.
+    5. finally: conn.close().
+    """
     raise NotImplementedError("step 02_timeouts: write serve_client")
 
 
 def serve_forever(host: str, port: int, idle_timeout: float) -> None:
-    """Serve clients one after another until interrupted."""
+    """Serve clients one after another until interrupted.
+
+    1. Make the listening socket (SO_REUSEADDR), bind((host, port)), listen().
+    2. Print the port it listens on: listener.getsockname()[1] (flush=True).
+    3. Loop forever: conn, address = listener.accept(); serve_client(conn, idle_timeout).
+    4. finally: listener.close() (Ctrl-C ends the loop with KeyboardInterrupt).
+    """
     raise NotImplementedError("step 02_timeouts: write serve_forever")
 
 

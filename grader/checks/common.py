@@ -151,7 +151,8 @@ def expect_clear_connection_error(harness: Harness) -> None:
         raise CheckFailed(Diagnosis(
             happened=f"with no server running, your client exited with status "
                      f"{run.exited.code} and printed {shown} on stderr",
-            expected="one clear line on stderr (e.g. 'error: cannot connect to 127.0.0.1:2000') "
+            expected="one clear line on stderr (e.g. 'error: cannot talk to 127.0.0.1:2000: "
+                     "Connection refused') "
                      "and exit status 1",
             where=[str(run.program.script)],
             hint="catch OSError around connect(), print a message to sys.stderr, then sys.exit(1)"))

@@ -8,7 +8,7 @@ import argparse
 import socket
 import sys
 
-from framing import LineBuffer, encode_line
+from framing import LineBuffer, LineTooLong, encode_line
 
 BUFFER_SIZE = 4096
 
@@ -59,6 +59,9 @@ def main() -> None:
     except OSError as error:
         print(f"error: cannot talk to {args.host}:{args.port}: {error.strerror or error}",
               file=sys.stderr)
+        sys.exit(1)
+    except LineTooLong as error:
+        print(f"error: the server's reply is too long: {error}", file=sys.stderr)
         sys.exit(1)
 
 

@@ -29,7 +29,12 @@ def echo_lines(conn: socket.socket) -> None:
         data = conn.recv(BUFFER_SIZE)
         if not data:
             return
-        for line in lines.feed(data):
+        try:
+            complete = lines.feed(data)
+        except LineTooLong as error:
+            conn.sendall(encode_line(f"error: {error}".encode()))
+            return
+        for line in complete:
             conn.sendall(encode_line(line))
 
 
@@ -40,8 +45,6 @@ def serve_client(conn: socket.socket, idle_timeout: float) -> None:
         echo_lines(conn)
     except TimeoutError:
         print(f"client silent for {idle_timeout} s: dropped", flush=True)
-    except LineTooLong as error:
-        conn.sendall(encode_line(f"error: {error}".encode()))
     except OSError as error:
         print(f"client connection failed: {error}", flush=True)
     finally:

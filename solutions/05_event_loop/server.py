@@ -75,6 +75,7 @@ class Connection:
         except BlockingIOError:
             return  # the socket's buffer is full: EVENT_WRITE will say when to go on
         del self.outbox[:sent]
+        self.last_active = time.monotonic()  # a client taking its replies is not idle
 
     def wanted_events(self) -> int:
         events = 0
