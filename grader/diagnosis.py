@@ -62,9 +62,10 @@ class Diagnosis:
 class CheckFailed(Exception):
     """Raised by a check: the submission did not do what the check expects."""
 
-    def __init__(self, diagnosis: Diagnosis) -> None:
+    def __init__(self, diagnosis: Diagnosis, hung: str | None = None) -> None:
         super().__init__(diagnosis.happened)
         self.diagnosis = diagnosis
+        self.hung = hung  # "server" or "client" when that program stopped answering
 
 
 class NotStarted(Exception):

@@ -132,11 +132,12 @@ class Harness:
         if stacks is None:
             stacks = program.dump_stacks()
         places = where_blocked(stacks, self.step_dir)
+        role = program_role(program)
         return CheckFailed(Diagnosis(
-            happened=f"{happened}: {describe_blocked(program_role(program), places)}",
+            happened=f"{happened}: {describe_blocked(role, places)}",
             expected=expected,
             where=[place.describe() for place in places] or [str(program.script)],
-            hint=hint))
+            hint=hint), hung=role)
 
     def ended_early(self, program: StudentProgram, when: str, expected: str) -> CheckFailed:
         """A program that exited or crashed when it should have kept going."""

@@ -5,8 +5,8 @@ each decorated with `@check(points=..., program=...)`. This plugin
 
 1. adds the `--submission` and `--grade-json` options;
 2. gives each check a `harness` for the step it belongs to, unless an
-   earlier check showed the program is not started or cannot start, in
-   which case the check is "not run" instead of waiting out its own timeout;
+   earlier check showed the program is not started, cannot start, or hangs,
+   in which case the check is "not run" instead of waiting out its own timeout;
 3. turns each check's outcome into a scored `CheckResult`;
 4. prints the scoreboard and writes Gradescope's results.json at the end.
 """
@@ -109,7 +109,12 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
     elif isinstance(error, CheckFailed):
         result.status = "failed"
         result.diagnosis = error.diagnosis
-        if marker["gate"]:
+        if error.hung:
+            # Fail fast: the program's later checks would each wait out their
+            # own timeout, only to say the same thing.
+            scoreboard.block(step, error.hung, f"blocked by '{result.name}', where your "
+                                               f"{error.hung} stopped answering")
+        elif marker["gate"]:
             scoreboard.block(step, program, f"blocked by '{result.name}'")
     else:
         # A timeout of pytest-timeout, or a bug in the grader itself: never the

@@ -16,6 +16,9 @@ import pytest
 
 from tests.grading import copy_step, grade
 
+# A later check of a program that hung: not run, so no time is spent on it.
+BLOCKED = ["not run: blocked by", "stopped answering"]
+
 
 @dataclass(frozen=True)
 class Bug:
@@ -43,10 +46,9 @@ BUGS = [
         fails={
             "client prints the reply": ["both sides are waiting in recv()", "client.py:",
                                         "sock.recv("],
-            "client closes its socket": ["waiting in recv()"],
-            "your client talks to your server": ["both sides are waiting in recv()",
-                                                 "client.py:", "server.py:",
-                                                 "conn.recv("]}),
+            "client closes its socket": BLOCKED,
+            "client without server prints one clear error": BLOCKED,
+            "your client talks to your server": BLOCKED}),
     Bug("missing close on server: accepted socket", "01_hello", "server.py",
         [("    conn.close()\n    listener.close()\n", "    listener.close()\n")],
         fails={"server closes both sockets": ["left 1 socket(s) open", "server.py:",
@@ -67,7 +69,7 @@ BUGS = [
         fails={
             "client gives up when the server never replies": ["waiting in recv()",
                                                               "settimeout()"],
-            "client gives up when the server never accepts": ["waiting in connect()"]}),
+            "client gives up when the server never accepts": BLOCKED}),
     Bug("timeout set but not handled: traceback", "02_timeouts", "client.py",
         [("    except TimeoutError:\n", "    except ZeroDivisionError:\n"),
          ("    except OSError as error:", "    except ConnectionRefusedError as error:")],
@@ -80,13 +82,14 @@ BUGS = [
         fails={
             "server drops a silent client and serves the next": ["waiting in recv()",
                                                                  "server.py:"],
-            "server closes every client socket": ["waiting in recv()"]}),
+            "server closes every client socket": BLOCKED}),
     Bug("server drops an idle client but leaks its socket", "02_timeouts", "server.py",
         [("    finally:\n        conn.close()\n", "")],
         fails={
-            "server echoes one message per client": ["end of the connection"],
-            "server drops a silent client and serves the next": ["drop a client"],
-            "server closes every client socket": ["drop a client"]}),
+            "server echoes one message per client": ["end of the connection",
+                                                     "waiting in accept()"],
+            "server drops a silent client and serves the next": BLOCKED,
+            "server closes every client socket": BLOCKED}),
     Bug("server exits after its first client (sys.exit)", "02_timeouts", "server.py",
         [("            serve_client(conn, idle_timeout)\n",
           "            serve_client(conn, idle_timeout)\n            raise SystemExit(0)\n")],
@@ -97,7 +100,7 @@ BUGS = [
             "server closes every client socket": ["stopped"]}),
     Bug("message split across recv calls: one recv taken as one message", "03_messages",
         "server.py",
-        [("        for line in lines.feed(data):\n            conn.sendall(encode_line(line))\n",
+        [("        for line in complete:\n            conn.sendall(encode_line(line))\n",
           "        conn.sendall(encode_line(data.rstrip(b'\\n')))\n")],
         fails={
             "server joins a line split across recv calls": ["b'hel\\n'", "b'hello world\\n'"],
@@ -107,7 +110,7 @@ BUGS = [
         fails={
             "server replies then closes when the client is done": ["end of the connection",
                                                                    "recv() returning b''"],
-            "server closes every client socket": ["waited"]}),
+            "server closes every client socket": BLOCKED}),
     Bug("socket leak over many connections", "04_threads", "server.py",
         [("    finally:\n        conn.close()\n", "    finally:\n        STUCK.append(conn)\n"),
          ("BUFFER_SIZE = 4096\n", "BUFFER_SIZE = 4096\nSTUCK = []\n")],
@@ -149,8 +152,8 @@ RUNAWAYS = [
         [("    message = conn.recv(BUFFER_SIZE)\n", "    while True:\n        pass\n")],
         fails={
             "server echoes one message then exits": ["busy at line", "server.py:"],
-            "server closes both sockets": ["busy at line"],
-            "your client talks to your server": ["never finished"]}),
+            "server closes both sockets": BLOCKED,
+            "your client talks to your server": BLOCKED}),
     Bug("a forked child that outlives the server", "03_messages", "server.py",
         [("        listener.listen()\n",
           "        listener.listen()\n        import os, time\n"
