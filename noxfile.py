@@ -59,8 +59,19 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "grader", "tests", "noxfile.py", *session.posargs)
 
 
+BENCHMARKS = {
+    "grading": "tests.bench.grading_speed",  # solutions, stubs, a submission hanging everywhere
+    "streaming": "tests.bench.streaming",  # step 06: one large file to many clients
+    "udp": "tests.bench.udp_loss",  # step 07: requests through a lossy relay
+}
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measure grading time: solutions, untouched stubs, a submission that hangs everywhere."""
+    """Measure grading speed, step 06 under load, step 07 under loss (or: -- NAME [ARGS])."""
     install_once(session, *GRADE_PACKAGES)
-    session.run("python", "-m", "tests.bench.grading_speed", *session.posargs)
+    names = [session.posargs[0]] if session.posargs else list(BENCHMARKS)
+    if names[0] not in BENCHMARKS:
+        session.error(f"unknown benchmark {names[0]!r}: choose from {', '.join(BENCHMARKS)}")
+    for name in names:
+        session.run("python", "-m", BENCHMARKS[name], *session.posargs[1:])

@@ -25,7 +25,7 @@ from grader.diagnosis import (
     location_from_event,
     where_blocked,
 )
-from grader.process import Exited, StudentProgram
+from grader.process import Exited, NativeProgram, StudentProgram
 from grader.timing import REPLY_SECONDS, STARTUP_SECONDS
 
 LOOPBACK = "127.0.0.1"
@@ -53,7 +53,7 @@ class Harness:
         program.start()
         return program
 
-    def start_server(self, *args: str) -> Server:
+    def start_server(self, *args: str, one_shot: bool = False) -> Server:
         """Start server.py on a free port and wait until it listens."""
         program = self.program("server.py", "--host", LOOPBACK, "--port", "0", *args)
         listening = program.wait_for_event("listening", STARTUP_SECONDS)
@@ -61,12 +61,13 @@ class Harness:
             if program.poll() is None:
                 raise self.hung(program, f"your server did not start listening within "
                                          f"{STARTUP_SECONDS:g} s",
-                                expected="the server calls listen() soon after it starts",
+                                expected="the server calls listen() (for UDP: bind()) soon "
+                                         "after it starts",
                                 hint="look at what runs before listen(): it must not wait "
                                      "for anything")
             raise self.ended_early(program, "before it started listening",
                                    expected="the server keeps running and listens for clients")
-        return Server(program, int(listening["port"]))
+        return Server(self, program, int(listening["port"]), one_shot)
 
     def run_client(self, port: int, *args: str, timeout: float,
                    while_hung: Callable[[], object] = lambda: None) -> ClientRun:
@@ -83,6 +84,13 @@ class Harness:
             program.stop()
         self._raise_if_not_started(program)
         return run
+
+    def native(self, binary: Path, *args: str) -> NativeProgram:
+        """Start one of the kit's compiled programs (the lesson's C server or client)."""
+        program = NativeProgram(binary, list(args), self.step_dir, self.workdir)
+        self.programs.append(program)
+        program.start()
+        return program
 
     # -- the grader's own sockets ------------------------------------------
 
@@ -145,10 +153,13 @@ class Harness:
         role = program_role(program)
         return CheckFailed(crash_diagnosis(program, f"your {role} stopped {when}", expected))
 
-    def raise_if_crashed(self, program: StudentProgram, when: str) -> None:
-        """Before blaming a wrong reply: had the program died meanwhile?"""
+    def raise_if_stopped(self, program: StudentProgram, when: str,
+                         may_exit: bool = False) -> None:
+        """Before blaming a wrong reply: had the program stopped meanwhile?
+
+        `may_exit`: a one-shot program may end with status 0 once it is done."""
         exited = program.wait(0.3)
-        if exited is not None and not exited.ok:
+        if exited is not None and not (may_exit and exited.ok):
             raise self.ended_early(program, when, expected="the program keeps running")
 
     def server_must_be_running(self, server: Server, after: str) -> None:
@@ -202,9 +213,15 @@ def last_line(text: str) -> str:
 class Server:
     """A student server that is listening."""
 
-    def __init__(self, program: StudentProgram, port: int) -> None:
+    def __init__(self, harness: Harness, program: StudentProgram, port: int,
+                 one_shot: bool) -> None:
+        self.harness = harness
         self.program = program
         self.port = port
+        self.one_shot = one_shot  # it may exit (status 0) after its one client
+
+    def raise_if_stopped(self, when: str) -> None:
+        self.harness.raise_if_stopped(self.program, when, may_exit=self.one_shot)
 
 
 class ClientRun:
@@ -261,7 +278,7 @@ class Peer:
         deadline = time.monotonic() + timeout
         while self._received.count(b"\n") < count:
             if not self._read_some(deadline, waiting_for, hint, timeout):
-                self.harness.raise_if_crashed(self.server.program, f"while the grader was "
+                self.server.raise_if_stopped(f"while the grader was "
                                                                    f"waiting for {waiting_for}")
                 got = self._received.count(b"\n")
                 raise CheckFailed(Diagnosis(
@@ -275,6 +292,22 @@ class Peer:
         self._received = bytearray(rest)
         return replies
 
+    def receive_exactly(self, size: int, *, waiting_for: str, hint: str,
+                        timeout: float = REPLY_SECONDS) -> bytes:
+        """The next `size` bytes; explain a silent, crashed or closing server."""
+        deadline = time.monotonic() + timeout
+        while len(self._received) < size:
+            if not self._read_some(deadline, waiting_for, hint, timeout):
+                self.server.raise_if_stopped(f"while the grader was "
+                                                                   f"waiting for {waiting_for}")
+                raise CheckFailed(Diagnosis(
+                    happened=f"your server closed the connection after sending "
+                             f"{len(self._received)} of the {size} bytes of {waiting_for}",
+                    expected=f"{waiting_for}, whole", where=self._crash_place(), hint=hint))
+        data = bytes(self._received[:size])
+        del self._received[:size]
+        return data
+
     def receive_until_closed(self, *, waiting_for: str, hint: str,
                              timeout: float = REPLY_SECONDS, expected: bytes = b"") -> bytes:
         """Everything the server sends until it closes the connection."""
@@ -284,7 +317,7 @@ class Peer:
         data = bytes(self._received)
         self._received.clear()
         if data != expected:
-            self.harness.raise_if_crashed(self.server.program, f"while the grader was "
+            self.server.raise_if_stopped(f"while the grader was "
                                                                f"waiting for {waiting_for}")
         return data
 

@@ -95,6 +95,7 @@ def _install_socket_tracking() -> None:
     real_close = socket.socket.close
     real_detach = socket.socket.detach
     real_listen = socket.socket.listen
+    real_bind = socket.socket.bind
 
     def tracked_init(self: socket.socket, *args: Any, **kwargs: Any) -> None:
         real_init(self, *args, **kwargs)
@@ -128,6 +129,15 @@ def _install_socket_tracking() -> None:
         host, port = self.getsockname()[:2]
         _emit("listening", host=host, port=port, origin=_origin_from_frame(sys._getframe(1)))
 
+    def tracked_bind(self: socket.socket, address: Any) -> None:
+        real_bind(self, address)
+        if self.type == socket.SOCK_DGRAM:
+            # A UDP server never listens: being bound is being ready.
+            host, port = self.getsockname()[:2]
+            _emit("listening", host=host, port=port, kind="datagram",
+                  origin=_origin_from_frame(sys._getframe(1)))
+
+    socket.socket.bind = tracked_bind  # type: ignore[method-assign,assignment]
     socket.socket.__init__ = tracked_init  # type: ignore[method-assign]
     socket.socket.close = tracked_close  # type: ignore[method-assign,assignment]
     socket.socket.detach = tracked_detach  # type: ignore[method-assign,assignment]

@@ -26,10 +26,11 @@ from grader.report import CheckResult, Scoreboard, write_gradescope_json
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def check(points: int, program: str, gate: bool = False) -> Callable[[F], F]:
+def check(points: int, program: str, gate: bool = False, name: str = "") -> Callable[[F], F]:
     """Declare a check: its points, the program it tests (server, client or both),
-    and whether the program's other checks depend on it passing (gate)."""
-    return pytest.mark.check(points=points, program=program, gate=gate)
+    whether the program's other checks depend on it passing (gate), and its name
+    when the function's name cannot spell it (default: the function's name)."""
+    return pytest.mark.check(points=points, program=program, gate=gate, name=name)
 
 
 # -- 1. options -------------------------------------------------------------
@@ -60,7 +61,7 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
 
 
 def _check_name(item: pytest.Item) -> str:
-    return item.name.removeprefix("check_").replace("_", " ")
+    return str(_marker(item).get("name") or item.name.removeprefix("check_").replace("_", " "))
 
 
 # -- 2. running a check ------------------------------------------------------
@@ -100,6 +101,13 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
     if error is None and report.passed:
         result.points = marker["points"]
         result.status = "passed"
+    elif report.skipped:
+        # e.g. no C compiler on this machine: the check does not count at all.
+        result.status = "skipped"
+        result.max_points = 0
+        reason = str(getattr(call.excinfo.value, "msg", "")) if call.excinfo else ""
+        result.diagnosis = Diagnosis(happened=f"skipped: {reason}", expected="", where=[],
+                                     hint="")
     elif isinstance(error, NotStarted):
         result.status = "not started"
         scoreboard.block(step, program, "not started")

@@ -63,9 +63,12 @@ class StudentProgram:
 
     # -- life cycle ---------------------------------------------------------
 
+    def command(self) -> list[str]:
+        return [sys.executable, "-I", "-u", "-B", str(LAUNCHER), str(self._events_path),
+                str(self._stacks_path), str(self.student_root), str(self.script), *self.args]
+
     def start(self) -> None:
-        command = [sys.executable, "-I", "-u", "-B", str(LAUNCHER), str(self._events_path),
-                   str(self._stacks_path), str(self.student_root), str(self.script), *self.args]
+        command = self.command()
         with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
             self.process = subprocess.Popen(
                 command, cwd=self.script.parent, stdin=subprocess.DEVNULL, stdout=out,
@@ -174,6 +177,13 @@ class StudentProgram:
     def open_descriptors(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
+    def memory_kib(self, field: str = "VmRSS") -> int:
+        """A memory figure of /proc/PID/status: VmRSS now, VmHWM the peak so far."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+        return 0
+
     def thread_count(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/task"))
 
@@ -198,3 +208,14 @@ def _read_start(path: Path) -> str:
     if len(text) > SHOWN_OUTPUT_CHARS:
         text = text[:SHOWN_OUTPUT_CHARS] + "\n[... output cut ...]"
     return text
+
+
+class NativeProgram(StudentProgram):
+    """One of the kit's own compiled programs (the lesson's C server and client),
+    run and reaped like a student's, but with no launcher inside to ask."""
+
+    def command(self) -> list[str]:
+        return [str(self.script), *self.args]
+
+    def dump_stacks(self) -> str:
+        return ""  # SIGUSR1 would only kill it

@@ -22,16 +22,18 @@ class CheckResult:
     name: str
     max_points: int
     points: int = 0
-    status: str = "failed"  # passed, failed, not started, not run
+    status: str = "failed"  # passed, failed, not started, not run, skipped
     diagnosis: Diagnosis | None = None
 
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        return self.status in ("passed", "skipped")
 
     def explanation(self) -> list[str]:
         if self.status == "not started":
             return ["not started yet: the program still raises NotImplementedError"]
+        if self.status in ("not run", "skipped") and self.diagnosis:
+            return [self.diagnosis.happened]
         return self.diagnosis.lines() if self.diagnosis else []
 
 
@@ -78,6 +80,10 @@ class Scoreboard:
             lines.append(self._step_line(step))
         lines += [f"  {'total':<16}{self.points:>3}/{self.max_points:<3}", ""]
         for step in self.steps():
+            skipped = [result for result in self.of_step(step) if result.status == "skipped"]
+            if skipped:
+                lines.append(f"{step}: {len(skipped)} check(s) not counted, "
+                             f"{skipped[0].explanation()[0]}")
             if self._not_started(step):
                 continue
             failed = [result for result in self.of_step(step) if not result.passed]
@@ -99,13 +105,14 @@ class Scoreboard:
         filled = round(BAR_WIDTH * points / most) if most else 0
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         failed = sum(1 for result in results if not result.passed)
+        results = [result for result in results if result.status != "skipped"]
         status = "all checks pass" if not failed else f"{failed} of {len(results)} checks fail"
         return f"  {step:<16}{points:>3}/{most:<3} [{bar}] {status}"
 
     def _not_started(self, step: str) -> bool:
         results = self.of_step(step)
         return any(result.status == "not started" for result in results) and all(
-            result.status in ("not started", "not run") for result in results)
+            result.status in ("not started", "not run", "skipped") for result in results)
 
 
 def gradescope_results(scoreboard: Scoreboard) -> dict[str, object]:

@@ -48,7 +48,8 @@ BUGS = [
                                         "sock.recv("],
             "client closes its socket": BLOCKED,
             "client without server prints one clear error": BLOCKED,
-            "your client talks to your server": BLOCKED}),
+            "your client talks to your server": BLOCKED,
+            "your client talks to the lesson's C server": BLOCKED}),
     Bug("missing close on server: accepted socket", "01_hello", "server.py",
         [("    conn.close()\n    listener.close()\n", "    listener.close()\n")],
         fails={"server closes both sockets": ["left 1 socket(s) open", "server.py:",
@@ -140,6 +141,57 @@ BUGS = [
 ]
 
 
+LARGE_MESSAGES_AND_UDP = [
+    Bug("header split across reads: a partial header is thrown away", "06_streaming",
+        "frames.py", [("        self._header += view[:needed]\n",
+                       "        self._header = bytearray(view[:needed])\n")],
+        fails={"server reads a header split across recv calls": [
+                   "waited 2 s for the header", "read exactly 5 header bytes"],
+               **{check: BLOCKED for check in (
+                   "server echoes a 5 MB frame sent in chunks",
+                   "server refuses an oversized frame with an error",
+                   "server refuses a file outside its root",
+                   "server sends a file to many clients at once in bounded memory",
+                   "server stops reading a client that never reads its replies",
+                   "server answers requests sent together in order",
+                   "server survives a client that resets mid frame",
+                   "server closes every client socket")},
+               # frames.py is the client's too: it never finishes a reply's header.
+               "client prints each reply": ["both sides are waiting in recv()"],
+               **{check: BLOCKED for check in (
+                   "client downloads a file and checks it",
+                   "client rejects a damaged download",
+                   "client reports a file cut short",
+                   "client gives up when the server never replies")}}),
+    Bug("unbounded buffering: the whole file read at once, no high-water mark",
+        "06_streaming", "server.py",
+        [("            chunk = self.stream.read(min(CHUNK_SIZE, self.remaining))\n",
+          "            chunk = self.stream.read(self.remaining)\n"),
+         ("        if not self.draining and not busy and len(self.outbox) < HIGH_WATER:\n",
+          "        if not self.draining and not busy:\n")],
+        fails={"server sends a file to many clients at once in bounded memory": [
+                   "memory grew by", "a chunk at a time"],
+               "server stops reading a client that never reads its replies": [
+                   "grow by", "stop reading a client"]}),
+    Bug("client ignores the checksum", "06_streaming", "client.py",
+        [("        if done.kind != DONE or expected != digest:\n",
+          "        if done.kind != DONE:\n")],
+        fails={"client rejects a damaged download": ["exited with status 0",
+                                                     "hashlib.sha256"]}),
+    Bug("UDP client never retries", "07_udp", "client.py",
+        [("    for attempt in range(1 + retries):\n", "    for attempt in range(1):\n")],
+        fails={"client sends a lost request again": ["no reply to 'one'", "--retries"],
+               "client gives up after its retries": ["sent 1 datagram(s)"],
+               "client skips a late reply to an earlier request": ["no reply to 'one'"],
+               "your client and server cope with 20 percent loss": ["--retries"]}),
+    Bug("UDP client takes a late duplicate for the answer", "07_udp", "client.py",
+        [("        if reply_id == request_id:\n", "        if True:\n")],
+        fails={"client skips a late reply to an earlier request": ["['ONE', 'ONE']",
+                                                                   "id"]}),
+]
+BUGS += LARGE_MESSAGES_AND_UDP
+
+
 RUNAWAYS = [
     Bug("flood of output", "01_hello", "server.py",
         [("    message = conn.recv(BUFFER_SIZE)\n",
@@ -147,13 +199,15 @@ RUNAWAYS = [
         fails={
             "server echoes one message then exits": ["more output than the grader accepts"],
             "server closes both sockets": ["more output"],
-            "your client talks to your server": ["more output"]}),
+            "your client talks to your server": ["more output"],
+            "the lesson's C client talks to your server": ["more output"]}),
     Bug("endless loop", "01_hello", "server.py",
         [("    message = conn.recv(BUFFER_SIZE)\n", "    while True:\n        pass\n")],
         fails={
             "server echoes one message then exits": ["busy at line", "server.py:"],
             "server closes both sockets": BLOCKED,
-            "your client talks to your server": BLOCKED}),
+            "your client talks to your server": BLOCKED,
+            "the lesson's C client talks to your server": BLOCKED}),
     Bug("a forked child that outlives the server", "03_messages", "server.py",
         [("        listener.listen()\n",
           "        listener.listen()\n        import os, time\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,20 @@ def test_one_step_grades_only_that_step(tmp_path: Path) -> None:
     graded = grade(KIT / "solutions", "02_timeouts", json_path=tmp_path / "results.json")
     assert {str(test["name"]).split(":")[0] for test in graded.tests} == {"02_timeouts"}
     assert "02_timeouts" in graded.output and "01_hello" not in graded.output
+
+
+def test_without_a_c_compiler_the_c_checks_are_skipped_and_do_not_count(tmp_path: Path) -> None:
+    only_python = tmp_path / "bin"
+    only_python.mkdir()
+    (only_python / "python").symlink_to(sys.executable)
+    environment = {"PATH": str(only_python), "HOME": str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader", "01_hello", "--submission", "solutions",
+         "--json", str(tmp_path / "results.json")],
+        cwd=KIT, capture_output=True, text=True, timeout=120, env=environment)
+    assert completed.returncode == 0, completed.stdout
+    assert "2 check(s) not counted, skipped: no C compiler found" in completed.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["score"] == results["max_score"]
+    skipped = [test for test in results["tests"] if test["max_score"] == 0]
+    assert len(skipped) == 2

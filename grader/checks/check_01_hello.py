@@ -1,5 +1,12 @@
 """Step 01: one-shot server and client."""
 
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import native
 from grader.checks.common import (
     BOTH_IN_RECV,
     ECHO_HINT,
@@ -11,9 +18,10 @@ from grader.checks.common import (
     run_client_against,
 )
 from grader.diagnosis import CheckFailed, Diagnosis, describe_blocked, where_blocked
-from grader.harness import Harness, Server
+from grader.harness import Harness, Server, last_line
 from grader.plugin import check
-from grader.timing import CLIENT_RUN_SECONDS, REPLY_SECONDS
+from grader.process import NativeProgram
+from grader.timing import CLIENT_RUN_SECONDS, REPLY_SECONDS, STARTUP_SECONDS
 
 STEP = "01_hello"
 MESSAGE = b"hello from the grader"
@@ -21,7 +29,7 @@ MESSAGE = b"hello from the grader"
 
 def serve_one_exchange(harness: Harness) -> Server:
     """Start the server, talk to it once, and see it end by itself."""
-    server = harness.start_server()
+    server = harness.start_server(one_shot=True)
     peer = harness.connect(server)
     peer.send(MESSAGE)
     reply = peer.receive_until_closed(waiting_for=f"the reply to {MESSAGE!r}", hint=ECHO_HINT,
@@ -84,7 +92,7 @@ def check_client_without_server_prints_one_clear_error(harness: Harness) -> None
 
 @check(points=1, program="both")
 def check_your_client_talks_to_your_server(harness: Harness) -> None:
-    server = harness.start_server()
+    server = harness.start_server(one_shot=True)
     run = harness.run_client(server.port, "ping", timeout=CLIENT_RUN_SECONDS,
                              while_hung=server.program.dump_stacks)
     if run.hung:
@@ -99,5 +107,63 @@ def check_your_client_talks_to_your_server(harness: Harness) -> None:
         failure.diagnosis.where += [place.describe() for place in server_places]
         raise failure
     if run.exited is not None and not run.exited.ok:
-        harness.raise_if_crashed(server.program, "while your client talked to it")
+        server.raise_if_stopped("while your client talked to it")
     expect_client_printed(run, ["ping"], "talking to your server")
+
+
+# -- the lesson's C programs (exploration 7: C and Python talk over TCP) ------
+
+@pytest.fixture(scope="module")
+def c_programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    try:
+        return native.build(tmp_path_factory.mktemp("c-programs"))
+    except native.NoCompiler as reason:
+        pytest.skip(str(reason))
+
+
+@check(points=1, program="server", name="the lesson's C client talks to your server")
+def check_the_lessons_c_client_talks_to_your_server(harness: Harness,
+                                                     c_programs: dict[str, Path]) -> None:
+    server = harness.start_server(one_shot=True)
+    client = harness.native(c_programs["client"], "127.0.0.1", str(server.port), "hello from C")
+    exited = client.wait(CLIENT_RUN_SECONDS)
+    if exited is None:
+        server.raise_if_stopped("while the C client talked to it")
+        raise harness.hung(server.program, "the lesson's C client got no reply from your "
+                                           "server", expected="your server echoes the C "
+                                                              "client's message",
+                           hint=ECHO_HINT)
+    printed = client.stdout().strip()
+    if printed != "hello from C":
+        server.raise_if_stopped("while the C client talked to it")
+        raise CheckFailed(Diagnosis(
+            happened=f"the lesson's C client printed {printed!r} "
+                     f"({last_line(client.stderr()) or 'nothing on stderr'})",
+            expected="'hello from C': your server's echo of its message",
+            where=[str(server.program.script)],
+            hint="C and Python speak the same TCP: the bytes you send are the bytes it gets"))
+
+
+@check(points=1, program="client", name="your client talks to the lesson's C server")
+def check_your_client_talks_to_the_lessons_c_server(harness: Harness,
+                                                    c_programs: dict[str, Path]) -> None:
+    c_server = harness.native(c_programs["server"], "0", "127.0.0.1")
+    port = wait_for_port(c_server)
+    run = harness.run_client(port, "hello", "C", timeout=CLIENT_RUN_SECONDS)
+    expect_client_finished(harness, run, "talking to the lesson's C server",
+                           expected="it prints the C server's reply and exits",
+                           hint="send the message before you wait for the reply")
+    expect_client_printed(run, ["hello C"], "talking to the lesson's C server")
+
+
+def wait_for_port(program: NativeProgram) -> int:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        match = re.search(r"listening on [\d.]+:(\d+)", program.stdout())
+        if match:
+            return int(match.group(1))
+        time.sleep(0.01)
+    raise CheckFailed(Diagnosis(
+        happened="the lesson's C server did not start", expected="it prints its port",
+        where=[str(program.script)], hint="this is the kit's problem, not yours: tell your "
+                                          "instructor"))

@@ -8,6 +8,7 @@ from grader.checks.common import (
     expect_client_gives_up,
     expect_client_printed,
     expect_no_leak,
+    line_exchange,
     never_reply,
     run_client_against,
 )
@@ -29,6 +30,7 @@ def expect_echo_then_close(harness: Harness, server: Server, message: bytes) -> 
         waiting_for=f"the reply to {message!r}, then the end of the connection",
         hint=f"{ECHO_HINT}, then close the socket accept() gave you", expected=message)
     if reply != message:
+        server.raise_if_stopped(f"after it was sent {message!r}")
         raise CheckFailed(Diagnosis(
             happened=f"your server replied {reply!r} and closed the connection",
             expected=f"the message back, unchanged: {message!r}, then a close",
@@ -73,7 +75,7 @@ def check_server_drops_a_silent_client_and_serves_the_next(harness: Harness) -> 
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     server = harness.start_server(*IDLE)
     expect_silent_client_dropped(harness, server)
-    expect_no_leak(harness, server, connections=20, exchange=b"ping\n")
+    expect_no_leak(harness, server, connections=20, talk=line_exchange(b"ping\n"))
 
 
 @check(points=1, program="client")

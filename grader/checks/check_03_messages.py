@@ -9,6 +9,7 @@ from grader.checks.common import (
     expect_line_echo,
     expect_no_leak,
     expect_unclosed_none,
+    line_exchange,
     never_reply,
     run_client_against,
     upper_lines_in_pieces,
@@ -79,8 +80,8 @@ def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -
 
 @check(points=2, program="server")
 def check_server_closes_every_client_socket(harness: Harness) -> None:
-    expect_no_leak(harness, harness.start_server(), connections=20, exchange=b"a\nb\n",
-                   reply_lines=2)
+    expect_no_leak(harness, harness.start_server(), connections=20,
+                   talk=line_exchange(b"a\nb\n", reply_lines=2))
 
 
 @check(points=2, program="client")

@@ -1,6 +1,6 @@
 """Step 04: a thread per client."""
 
-from grader.checks.common import expect_no_leak
+from grader.checks.common import expect_no_leak, line_exchange
 from grader.checks.many_clients import (
     expect_clients_kept_apart,
     expect_echo_of_split_and_joined_lines,
@@ -40,4 +40,4 @@ def check_server_survives_a_client_that_resets(harness: Harness) -> None:
 
 @check(points=2, program="server")
 def check_server_closes_every_client_socket(harness: Harness) -> None:
-    expect_no_leak(harness, harness.start_server(), connections=30, exchange=b"a\n")
+    expect_no_leak(harness, harness.start_server(), connections=30, talk=line_exchange(b"a\n"))

@@ -53,14 +53,21 @@ def _created_at(places: list[Location | None]) -> list[str]:
     return [f"{count} socket{'s' if count > 1 else ''} {text}" for text, count in counts.items()]
 
 
-def expect_no_leak(harness: Harness, server: Server, connections: int, exchange: bytes,
-                   reply_lines: int = 1) -> None:
+def line_exchange(message: bytes, reply_lines: int = 1) -> Callable[[Peer], None]:
+    """One short conversation in lines: send `message`, read the replies."""
+    def talk(peer: Peer) -> None:
+        peer.send(message)
+        peer.receive_lines(reply_lines, waiting_for=f"the reply to {message!r}", hint=ECHO_HINT)
+    return talk
+
+
+def expect_no_leak(harness: Harness, server: Server, connections: int,
+                   talk: Callable[[Peer], None]) -> None:
     """Many short connections leave the server with as many descriptors as before."""
     before = server.program.open_descriptors()
     for _ in range(connections):
         peer = harness.connect(server)
-        peer.send(exchange)
-        peer.receive_lines(reply_lines, waiting_for=f"the reply to {exchange!r}", hint=ECHO_HINT)
+        talk(peer)
         peer.close()
     deadline = time.monotonic() + SETTLE_SECONDS
     extra = server.program.open_descriptors() - before
@@ -112,15 +119,16 @@ def expect_client_finished(harness: Harness, run: ClientRun, doing: str, expecte
     raise failure
 
 
-def expect_client_printed(run: ClientRun, expected_lines: list[str], what: str) -> None:
+def expect_client_printed(run: ClientRun, expected_lines: list[str], what: str,
+                          hint: str = "run it yourself against your server and read what "
+                                      "it prints") -> None:
     printed = run.printed_lines
     if run.exited is not None and not run.exited.ok:
         detail = last_line(run.program.stderr()) or f"exit status {run.exited.code}"
         raise CheckFailed(Diagnosis(
             happened=f"your client failed while {what}: {detail}",
             expected=f"it prints {expected_lines!r} and exits with status 0",
-            where=[str(run.program.script)],
-            hint="run it yourself against your server and read what it prints"))
+            where=[str(run.program.script)], hint=hint))
     if printed[-len(expected_lines):] != expected_lines:
         raise CheckFailed(Diagnosis(
             happened=f"your client printed {printed!r}",
@@ -262,7 +270,7 @@ def expect_line_echo(peer: Peer, pieces: list[bytes], expected: list[bytes], *,
     replies = peer.receive_lines(len(expected), waiting_for=f"the reply to {described}",
                                  hint=hint)
     if replies != expected:
-        peer.harness.raise_if_crashed(peer.server.program, f"after it was sent {described}")
+        peer.server.raise_if_stopped(f"after it was sent {described}")
         raise CheckFailed(Diagnosis(
             happened=f"to {described}, your server replied {as_lines(replies)}",
             expected=as_lines(expected),
