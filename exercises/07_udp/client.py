@@ -76,7 +76,7 @@ def main() -> None:
     try:
         converse(args.host, args.port, args.message, args.timeout, args.retries)
     except NoReply as error:
-        print(f"error: {error} to {args.host}:{args.port}", file=sys.stderr)
+        print(f"error: {args.host}:{args.port}: {error}", file=sys.stderr)
         sys.exit(1)
     except OSError as error:
         # On loopback, a datagram to a port where nothing listens comes back as
