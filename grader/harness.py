@@ -153,6 +153,19 @@ class Harness:
         role = program_role(program)
         return CheckFailed(crash_diagnosis(program, f"your {role} stopped {when}", expected))
 
+    def explain_broken_connection(self) -> Diagnosis | None:
+        """When a grader socket failed in a way no check foresaw: a student
+        program that stopped is the likely cause; its diagnosis, if so."""
+        for program in self.programs:
+            if isinstance(program, NativeProgram):
+                continue
+            exited = program.wait(0.3)
+            if exited is not None and (not exited.ok or program.events("exception")):
+                return crash_diagnosis(program, f"your {program_role(program)} stopped while "
+                                                f"the grader was talking to it",
+                                       expected="the program keeps running")
+        return None
+
     def raise_if_stopped(self, program: StudentProgram, when: str,
                          may_exit: bool = False) -> None:
         """Before blaming a wrong reply: had the program stopped meanwhile?
@@ -262,15 +275,38 @@ class Peer:
         self._received = bytearray()
 
     def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
+        try:
+            self.sock.settimeout(REPLY_SECONDS)
+            self.sock.sendall(data)
+        except OSError as error:
+            self._sending_failed(error, len(data))
 
     def send_in_pieces(self, pieces: list[bytes], pause: float = 0.05) -> None:
         for piece in pieces:
-            self.sock.sendall(piece)
+            self.send(piece)
             time.sleep(pause)
 
+    def _sending_failed(self, error: OSError, size: int) -> None:
+        """The server closed, reset or stopped reading the connection mid-send."""
+        self.server.raise_if_stopped(f"while the grader was sending it {size:,} bytes")
+        if isinstance(error, TimeoutError):
+            raise self.harness.hung(
+                self.server.program, f"the grader could not send {size:,} bytes within "
+                                     f"{REPLY_SECONDS:g} s: your server stopped reading",
+                expected="the server keeps reading what its clients send",
+                hint="read from every client whose socket is readable")
+        raise CheckFailed(Diagnosis(
+            happened=f"while the grader was sending {size:,} bytes, your server "
+                     f"{'reset' if isinstance(error, ConnectionResetError) else 'closed'} "
+                     f"the connection ({error.strerror or error})",
+            expected="the server reads the whole message and answers it",
+            where=self._crash_place(), hint="close a client's socket only once it is done"))
+
     def shutdown_sending(self) -> None:
-        self.sock.shutdown(socket.SHUT_WR)
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            self._sending_failed(error, 0)
 
     def receive_lines(self, count: int, *, waiting_for: str, hint: str,
                       timeout: float = REPLY_SECONDS) -> list[bytes]:

@@ -124,6 +124,9 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
                                                f"{error.hung} stopped answering")
         elif marker["gate"]:
             scoreboard.block(step, program, f"blocked by '{result.name}'")
+    elif isinstance(error, OSError) and (explained := _broken_connection(item)):
+        result.status = "failed"
+        result.diagnosis = explained
     else:
         # A timeout of pytest-timeout, or a bug in the grader itself: never the
         # student's fault to decode, so say so plainly.
@@ -133,6 +136,11 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
             expected="the check to run to its end", where=[],
             hint="run `nox -s grade` again; if it repeats, tell your instructor")
     scoreboard.add(result)
+
+
+def _broken_connection(item: pytest.Item) -> Diagnosis | None:
+    harness = getattr(item, "funcargs", {}).get("harness")
+    return harness.explain_broken_connection() if isinstance(harness, Harness) else None
 
 
 def _one_line(report: pytest.TestReport) -> str:

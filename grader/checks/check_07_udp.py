@@ -47,6 +47,10 @@ def expect_datagrams_echoed(harness: Harness, server: Server, datagrams: list[by
         sock.settimeout(REPLY_SECONDS)
         try:
             received.append(sock.recv(MAX_DATAGRAM))
+        except ConnectionRefusedError:
+            # Loopback reports a datagram to a closed port on the next recv.
+            server.raise_if_stopped(f"after it was sent {what}")
+            raise
         except TimeoutError:
             server.raise_if_stopped(f"after it was sent {what}")
             raise harness.hung(server.program, f"the grader sent {what} and waited "
