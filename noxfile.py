@@ -75,3 +75,10 @@ def bench(session: nox.Session) -> None:
         session.error(f"unknown benchmark {names[0]!r}: choose from {', '.join(BENCHMARKS)}")
     for name in names:
         session.run("python", "-m", BENCHMARKS[name], *session.posargs[1:])
+
+
+@nox.session
+def stability(session: nox.Session) -> None:
+    """Grade the solutions 20 times idle and 10 times with every core busy: same score each."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "tests.bench.stability", *session.posargs)

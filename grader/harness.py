@@ -10,9 +10,6 @@ every socket, whatever happened.
 from __future__ import annotations
 
 import socket
-import struct
-import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,10 +22,9 @@ from grader.diagnosis import (
     location_from_event,
     where_blocked,
 )
+from grader.peers import LOOPBACK, FakeConnection, FakeServer, Peer
 from grader.process import Exited, NativeProgram, StudentProgram
-from grader.timing import REPLY_SECONDS, STARTUP_SECONDS
-
-LOOPBACK = "127.0.0.1"
+from grader.timing import EXIT_NOTICE_SECONDS, REPLY_SECONDS, STARTUP_SECONDS
 
 
 class Harness:
@@ -94,10 +90,17 @@ class Harness:
 
     # -- the grader's own sockets ------------------------------------------
 
-    def connect(self, server: Server) -> Peer:
+    def connect(self, server: Server, receive_buffer: int | None = None) -> Peer:
+        """A connection to the server; a small `receive_buffer` makes it a slow
+        reader, so the server's sends fill up and come back partial."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.settimeout(STARTUP_SECONDS)
         try:
-            sock = socket.create_connection((LOOPBACK, server.port), timeout=STARTUP_SECONDS)
+            sock.connect((LOOPBACK, server.port))
         except OSError as error:
+            sock.close()
             if server.program.wait(REPLY_SECONDS) is not None:
                 raise self.ended_early(server.program, "when the grader connected a new client",
                                        expected="the server keeps running and accepts the "
@@ -105,7 +108,7 @@ class Harness:
             raise CheckFailed(Diagnosis(
                 happened=f"the grader could not connect to your server: {error}",
                 expected="the server accepts connections on the port it listens on",
-                where=[str(server.program.script)],
+                where=[server.program.shown],
                 hint="keep the listening socket open while the server runs")) from None
         peer = Peer(self, server, sock)
         self._closers.append(peer.close)
@@ -144,7 +147,7 @@ class Harness:
         return CheckFailed(Diagnosis(
             happened=f"{happened}: {describe_blocked(role, places)}",
             expected=expected,
-            where=[place.describe() for place in places] or [str(program.script)],
+            where=[place.describe() for place in places] or [program.shown],
             hint=hint), hung=role)
 
     def ended_early(self, program: StudentProgram, when: str, expected: str) -> CheckFailed:
@@ -159,7 +162,7 @@ class Harness:
         for program in self.programs:
             if isinstance(program, NativeProgram):
                 continue
-            exited = program.wait(0.3)
+            exited = program.wait(EXIT_NOTICE_SECONDS)
             if exited is not None and (not exited.ok or program.events("exception")):
                 return crash_diagnosis(program, f"your {program_role(program)} stopped while "
                                                 f"the grader was talking to it",
@@ -171,7 +174,7 @@ class Harness:
         """Before blaming a wrong reply: had the program stopped meanwhile?
 
         `may_exit`: a one-shot program may end with status 0 once it is done."""
-        exited = program.wait(0.3)
+        exited = program.wait(EXIT_NOTICE_SECONDS)
         if exited is not None and not (may_exit and exited.ok):
             raise self.ended_early(program, when, expected="the program keeps running")
 
@@ -203,7 +206,7 @@ def crash_diagnosis(program: StudentProgram, happened: str, expected: str) -> Di
         code = exited.code if exited is not None else "?"
         happened += f" (it exited with status {code})"
         hint = "look for sys.exit(), exit() or a return from main where the program should go on"
-    where.append(str(program.script))
+    where.append(program.shown)
     forks = len(program.events("forked"))
     if forks:
         happened += f" (it had started {forks} other process{'es' if forks > 1 else ''} " \
@@ -263,201 +266,3 @@ def unclosed_sockets(program: StudentProgram) -> list[Location | None]:
     """Where each socket the program dropped or left open was created."""
     events = program.events("socket_dropped_open") + program.events("socket_open_at_exit")
     return [location_from_event(event.get("origin")) for event in events]
-
-
-class Peer:
-    """The grader's end of one connection to a student server."""
-
-    def __init__(self, harness: Harness, server: Server, sock: socket.socket) -> None:
-        self.harness = harness
-        self.server = server
-        self.sock = sock
-        self._received = bytearray()
-
-    def send(self, data: bytes) -> None:
-        try:
-            self.sock.settimeout(REPLY_SECONDS)
-            self.sock.sendall(data)
-        except OSError as error:
-            self._sending_failed(error, len(data))
-
-    def send_in_pieces(self, pieces: list[bytes], pause: float = 0.05) -> None:
-        for piece in pieces:
-            self.send(piece)
-            time.sleep(pause)
-
-    def _sending_failed(self, error: OSError, size: int) -> None:
-        """The server closed, reset or stopped reading the connection mid-send."""
-        self.server.raise_if_stopped(f"while the grader was sending it {size:,} bytes")
-        if isinstance(error, TimeoutError):
-            raise self.harness.hung(
-                self.server.program, f"the grader could not send {size:,} bytes within "
-                                     f"{REPLY_SECONDS:g} s: your server stopped reading",
-                expected="the server keeps reading what its clients send",
-                hint="read from every client whose socket is readable")
-        raise CheckFailed(Diagnosis(
-            happened=f"while the grader was sending {size:,} bytes, your server "
-                     f"{'reset' if isinstance(error, ConnectionResetError) else 'closed'} "
-                     f"the connection ({error.strerror or error})",
-            expected="the server reads the whole message and answers it",
-            where=self._crash_place(), hint="close a client's socket only once it is done"))
-
-    def shutdown_sending(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError as error:
-            self._sending_failed(error, 0)
-
-    def receive_lines(self, count: int, *, waiting_for: str, hint: str,
-                      timeout: float = REPLY_SECONDS) -> list[bytes]:
-        """Read `count` reply lines; explain a silent, crashed or closing server."""
-        deadline = time.monotonic() + timeout
-        while self._received.count(b"\n") < count:
-            if not self._read_some(deadline, waiting_for, hint, timeout):
-                self.server.raise_if_stopped(f"while the grader was "
-                                                                   f"waiting for {waiting_for}")
-                got = self._received.count(b"\n")
-                raise CheckFailed(Diagnosis(
-                    happened=f"your server closed the connection after {got} of {count} "
-                             f"reply lines{self._received_so_far()}",
-                    expected=f"{waiting_for}, then the connection stays open",
-                    where=self._crash_place(),
-                    hint=hint))
-        lines = bytes(self._received).split(b"\n")
-        replies, rest = lines[:count], b"\n".join(lines[count:])
-        self._received = bytearray(rest)
-        return replies
-
-    def receive_exactly(self, size: int, *, waiting_for: str, hint: str,
-                        timeout: float = REPLY_SECONDS) -> bytes:
-        """The next `size` bytes; explain a silent, crashed or closing server."""
-        deadline = time.monotonic() + timeout
-        while len(self._received) < size:
-            if not self._read_some(deadline, waiting_for, hint, timeout):
-                self.server.raise_if_stopped(f"while the grader was "
-                                                                   f"waiting for {waiting_for}")
-                raise CheckFailed(Diagnosis(
-                    happened=f"your server closed the connection after sending "
-                             f"{len(self._received)} of the {size} bytes of {waiting_for}",
-                    expected=f"{waiting_for}, whole", where=self._crash_place(), hint=hint))
-        data = bytes(self._received[:size])
-        del self._received[:size]
-        return data
-
-    def receive_until_closed(self, *, waiting_for: str, hint: str,
-                             timeout: float = REPLY_SECONDS, expected: bytes = b"") -> bytes:
-        """Everything the server sends until it closes the connection."""
-        deadline = time.monotonic() + timeout
-        while self._read_some(deadline, waiting_for, hint, timeout):
-            pass
-        data = bytes(self._received)
-        self._received.clear()
-        if data != expected:
-            self.server.raise_if_stopped(f"while the grader was "
-                                                               f"waiting for {waiting_for}")
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def reset(self) -> None:
-        """Close with a TCP reset, as a crashed client's machine would."""
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.sock.close()
-
-    def _read_some(self, deadline: float, waiting_for: str, hint: str, timeout: float) -> bool:
-        """Read once; False at end of stream; a CheckFailed when time runs out."""
-        remaining = deadline - time.monotonic()
-        try:
-            if remaining <= 0:
-                raise TimeoutError
-            self.sock.settimeout(remaining)
-            data = self.sock.recv(65536)
-        except TimeoutError:
-            self.harness.server_must_be_running(self.server, f"while the grader was {waiting_for}")
-            raise self.harness.hung(
-                self.server.program,
-                f"the grader waited {timeout:g} s for {waiting_for} "
-                f"and got {'nothing more' if self._received else 'nothing'}"
-                f"{self._received_so_far()}",
-                expected=waiting_for, hint=hint) from None
-        except ConnectionResetError:
-            return False
-        if data:
-            self._received += data
-        return bool(data)
-
-    def _received_so_far(self) -> str:
-        if not self._received:
-            return ""
-        shown = bytes(self._received[:200])
-        return f" (it had received {shown!r}{'...' if len(self._received) > 200 else ''})"
-
-    def _crash_place(self) -> list[str]:
-        crash = self.server.program.events("exception")
-        location = location_from_event(crash[0].get("origin")) if crash else None
-        return [location.describe()] if location else [str(self.server.program.script)]
-
-
-class FakeServer:
-    """The grader playing the server, so the student's client can be checked alone."""
-
-    def __init__(self, handle: Callable[[FakeConnection], None]) -> None:
-        self.listener = socket.create_server((LOOPBACK, 0))
-        self.listener.settimeout(0.1)
-        self.port = int(self.listener.getsockname()[1])
-        self.received = bytearray()
-        self.waiting_in_recv = threading.Event()
-        self._handle = handle
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                conn, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(0.1)
-                try:
-                    self._handle(FakeConnection(conn, self))
-                except OSError:
-                    pass  # the student's client went away, or the check is over
-
-    def close(self) -> None:
-        self._stopping.set()
-        self._thread.join(timeout=2)
-        self.listener.close()
-
-
-class FakeConnection:
-    """A connection whose blocking reads notice when the check is over."""
-
-    def __init__(self, conn: socket.socket, fake: FakeServer) -> None:
-        self._conn = conn
-        self._fake = fake
-
-    def recv(self, size: int) -> bytes:
-        self._fake.waiting_in_recv.set()
-        try:
-            while not self._fake._stopping.is_set():
-                try:
-                    data = self._conn.recv(size)
-                except TimeoutError:
-                    continue
-                self._fake.received += data
-                return data
-            raise OSError("check over")
-        finally:
-            self._fake.waiting_in_recv.clear()
-
-    def sendall(self, data: bytes) -> None:
-        self._conn.sendall(data)
-
-    def wait_until_stopped(self) -> None:
-        while not self._fake._stopping.wait(0.1):
-            pass

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader.diagnosis import shown_path
+
 LAUNCHER = Path(__file__).with_name("launcher.py")
 OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024  # past this the child gets SIGXFSZ: a flood
 SHOWN_OUTPUT_CHARS = 4000
@@ -73,6 +75,11 @@ class StudentProgram:
             self.process = subprocess.Popen(
                 command, cwd=self.script.parent, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=err, start_new_session=True, preexec_fn=_limit_child)
+
+    @property
+    def shown(self) -> str:
+        """The script's path as the student would type it."""
+        return shown_path(str(self.script))
 
     @property
     def pid(self) -> int:

@@ -24,4 +24,7 @@ CLIENT_RUN_SECONDS = 3.0 * SCALE  # for a whole run of the student's client
 CLIENT_TIMEOUT_FLAG = 0.5  # the --timeout the grader gives a client it tests for timeouts
 IDLE_TIMEOUT_FLAG = 0.5  # the --idle-timeout the grader gives a server it tests for that
 SETTLE_SECONDS = 1.0 * SCALE  # for a server to notice a closed client and free its socket
+# From a program's sockets closing to its exit status, when it dies: a moment,
+# longer on a busy machine. Waited only when something already went wrong.
+EXIT_NOTICE_SECONDS = 1.0 * SCALE
 CHECK_SECONDS = 60  # pytest-timeout's last line of defence, per check

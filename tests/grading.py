@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parent.parent
@@ -51,3 +52,60 @@ def copy_step(step: str, destination: Path) -> Path:
     shutil.copytree(SOLUTIONS / step, destination / step,
                     ignore=shutil.ignore_patterns("__pycache__"))
     return destination / step
+
+
+# A later check of a program that hung: not run, so no time is spent on it.
+BLOCKED = ["not run: blocked by", "stopped answering"]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A reference solution step with one change: a student's mistake (checks
+    that must fail, with the words they must say) or a harmless variation
+    (`fails` empty: every check must still pass).
+
+    A change is text replacements, each of which must apply exactly once, or
+    whole top-level functions rewritten, so a mutation follows the solution as
+    it evolves and fails loudly when it no longer applies."""
+
+    name: str
+    step: str
+    file: str
+    replacements: list[tuple[str, str]] = field(default_factory=list)
+    fails: dict[str, list[str]] = field(default_factory=dict)  # check name -> words
+    functions: dict[str, str] = field(default_factory=dict)  # function name -> new source
+
+    def apply(self, destination: Path) -> Path:
+        step_dir = copy_step(self.step, destination)
+        path = step_dir / self.file
+        text = path.read_text()
+        for old, new in self.replacements:
+            assert text.count(old) == 1, f"{self.name}: {old!r} is not once in {self.file}"
+            text = text.replace(old, new)
+        for name, source in self.functions.items():
+            text = replace_function(text, name, source)
+        path.write_text(text)
+        return destination
+
+
+def replace_function(text: str, name: str, source: str) -> str:
+    lines = text.splitlines(keepends=True)
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            start = node.lineno - 1 - len(node.decorator_list)
+            lines[start:node.end_lineno] = [source.strip("\n") + "\n"]
+            return "".join(lines)
+    raise AssertionError(f"no function {name} to replace")
+
+
+def processes_running_from(folder: Path) -> list[str]:
+    """Command lines of live processes that run a file under `folder`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if str(folder) in command:
+            found.append(command)
+    return found

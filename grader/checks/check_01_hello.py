@@ -38,7 +38,7 @@ def serve_one_exchange(harness: Harness) -> Server:
         raise CheckFailed(Diagnosis(
             happened=f"your server replied {reply!r}",
             expected=f"the message back, unchanged: {MESSAGE!r}",
-            where=[str(server.program.script)], hint=ECHO_HINT))
+            where=[server.program.shown], hint=ECHO_HINT))
     exited = server.program.wait(REPLY_SECONDS)
     if exited is None:
         raise harness.hung(server.program, "after replying to its one client, your server "
@@ -140,7 +140,7 @@ def check_the_lessons_c_client_talks_to_your_server(harness: Harness,
             happened=f"the lesson's C client printed {printed!r} "
                      f"({last_line(client.stderr()) or 'nothing on stderr'})",
             expected="'hello from C': your server's echo of its message",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="C and Python speak the same TCP: the bytes you send are the bytes it gets"))
 
 
@@ -165,5 +165,5 @@ def wait_for_port(program: NativeProgram) -> int:
         time.sleep(0.01)
     raise CheckFailed(Diagnosis(
         happened="the lesson's C server did not start", expected="it prints its port",
-        where=[str(program.script)], hint="this is the kit's problem, not yours: tell your "
+        where=[program.shown], hint="this is the kit's problem, not yours: tell your "
                                           "instructor"))

@@ -34,7 +34,7 @@ def expect_echo_then_close(harness: Harness, server: Server, message: bytes) -> 
         raise CheckFailed(Diagnosis(
             happened=f"your server replied {reply!r} and closed the connection",
             expected=f"the message back, unchanged: {message!r}, then a close",
-            where=[str(server.program.script)], hint=ECHO_HINT))
+            where=[server.program.shown], hint=ECHO_HINT))
     harness.server_must_be_running(server, "after its first client")
 
 
@@ -48,7 +48,7 @@ def expect_silent_client_dropped(harness: Harness, server: Server) -> None:
         raise CheckFailed(Diagnosis(
             happened=f"your server sent {leftover[:100]!r} to a client that said nothing",
             expected="it closes the connection without a reply",
-            where=[str(server.program.script)], hint=DROP_HINT))
+            where=[server.program.shown], hint=DROP_HINT))
     harness.server_must_be_running(server, "after dropping a silent client")
 
 

@@ -7,6 +7,7 @@ from grader.checks.common import (
     expect_client_gives_up,
     expect_client_printed,
     expect_line_echo,
+    expect_no_ignored_send,
     expect_no_leak,
     expect_unclosed_none,
     line_exchange,
@@ -73,9 +74,14 @@ def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -
     if received != b"last\nwords\n":
         raise CheckFailed(Diagnosis(
             happened=f"your server sent {received[:200]!r} before closing",
-            expected="b'last\\nwords\\n', then a close", where=[str(server.program.script)],
+            expected="b'last\\nwords\\n', then a close", where=[server.program.shown],
             hint=ECHO_HINT))
     harness.server_must_be_running(server, "after a client closed its connection")
+
+
+@check(points=1, program="both", name="server and client never ignore what send() returns")
+def check_no_ignored_send(harness: Harness) -> None:
+    expect_no_ignored_send(harness, "server.py", "client.py")
 
 
 @check(points=2, program="server")

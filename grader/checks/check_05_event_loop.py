@@ -2,7 +2,11 @@
 
 import time
 
-from grader.checks.common import expect_no_leak, line_exchange
+from grader.checks.common import (
+    expect_every_byte_to_a_slow_reader,
+    expect_no_leak,
+    line_exchange,
+)
 from grader.checks.many_clients import (
     expect_clients_kept_apart,
     expect_echo_of_split_and_joined_lines,
@@ -51,7 +55,7 @@ def check_server_runs_on_one_thread(harness: Harness) -> None:
         raise CheckFailed(Diagnosis(
             happened=f"with 5 clients connected, your server runs {threads} threads",
             expected="one thread: the event loop alone serves every client",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="register every socket with one selector and serve them all from its "
                  "select() loop; start no threads"))
 
@@ -70,7 +74,7 @@ def check_server_sleeps_while_nothing_happens(harness: Harness) -> None:
             happened=f"with one quiet client connected, your server used {used:.2f} s of "
                      f"CPU in {IDLE_MEASURE_SECONDS} s: a busy loop",
             expected="close to 0 s: select() should sleep until something happens",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="register EVENT_WRITE only while a client has output waiting, and never "
                  "call select() with timeout=0 in a loop"))
 
@@ -83,6 +87,15 @@ def check_server_survives_a_client_that_resets(harness: Harness) -> None:
 @check(points=1, program="server")
 def check_server_is_not_stalled_by_a_client_that_never_reads(harness: Harness) -> None:
     expect_not_stalled_by_a_client_that_never_reads(harness, harness.start_server())
+
+
+@check(points=1, program="server")
+def check_server_sends_all_it_owes_after_the_client_stops_sending(harness: Harness) -> None:
+    lines = [f"{number:04} ".encode() + b"w" * 1000 for number in range(6000)]
+    expect_every_byte_to_a_slow_reader(
+        harness, harness.start_server(), lines, then_stop_sending=True,
+        hint="recv() returning b'' ends the client's sending, not its reading: stop "
+             "reading, send every reply still in its outbox, then unregister and close")
 
 
 @check(points=2, program="server")

@@ -32,7 +32,8 @@ from grader.checks.framed import (
     receive_frame,
 )
 from grader.diagnosis import CheckFailed, Diagnosis
-from grader.harness import ClientRun, FakeConnection, Harness, Peer, Server, last_line
+from grader.harness import ClientRun, Harness, Server, last_line
+from grader.peers import FakeConnection, Peer
 from grader.plugin import check
 from grader.timing import REPLY_SECONDS, SCALE
 
@@ -67,7 +68,7 @@ def expect_frame(peer: Peer, kind: int, payload: bytes, what: str,
             happened=f"to {what}, your server replied a {kind_name(got_kind)} frame holding "
                      f"{shorten(got)}",
             expected=f"a {kind_name(kind)} frame holding {shorten(payload)}",
-            where=[str(peer.server.program.script)], hint=FRAME_HINT))
+            where=[peer.server.program.shown], hint=FRAME_HINT))
 
 
 def frame_exchange(peer: Peer) -> None:
@@ -111,7 +112,7 @@ def check_server_echoes_a_5_mb_frame_sent_in_chunks(harness: Harness) -> None:
             happened=f"the echo of a 5 MB frame came back as a {kind_name(kind)} frame of "
                      f"{len(echoed):,} bytes that {'differ' if echoed else 'is empty'}",
             expected=f"a DATA frame holding the same {ECHO_SIZE:,} bytes",
-            where=[str(peer.server.program.script)], hint=FRAME_HINT))
+            where=[peer.server.program.shown], hint=FRAME_HINT))
 
 
 def send_quietly(peer: Peer, data: bytes) -> None:
@@ -137,7 +138,7 @@ def check_server_refuses_an_oversized_frame_with_an_error(harness: Harness) -> N
         raise CheckFailed(Diagnosis(
             happened=f"to a header announcing 2 GiB, your server replied {kind_name(kind)}",
             expected="an ERROR frame saying the frame is too large, then a close",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="check the announced length against your limit as soon as the header is "
                  "in: refuse before reading (or allocating) anything; after the ERROR, "
                  "shut down your sending side and read what the client still sends"))
@@ -147,7 +148,7 @@ def check_server_refuses_an_oversized_frame_with_an_error(harness: Harness) -> N
         raise CheckFailed(Diagnosis(
             happened=f"after the ERROR frame, your server sent {shorten(rest)}",
             expected="nothing more: it closes the connection",
-            where=[str(server.program.script)], hint="stop reading a refused client"))
+            where=[server.program.shown], hint="stop reading a refused client"))
     harness.server_must_be_running(server, "after refusing an oversized frame")
     frame_exchange(harness.connect(server))
 
@@ -162,7 +163,7 @@ def check_server_refuses_a_file_outside_its_root(harness: Harness) -> None:
         raise CheckFailed(Diagnosis(
             happened=f"to a GET of '../{FILE_NAME}', your server replied {kind_name(kind)}",
             expected="an ERROR frame: a client may only fetch plain file names in --root",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="accept a name only if Path(name).name == name, so it cannot climb out"))
 
 
@@ -199,7 +200,7 @@ def check_server_sends_a_file_to_many_clients_at_once_in_bounded_memory(
                          f"SHA-256 {digest[:16]}...",
                 expected=f"the file's {FILE_SIZE:,} bytes and its SHA-256 "
                          f"{expected_digest[:16]}...",
-                where=[str(server.program.script)],
+                where=[server.program.shown],
                 hint="send each client the whole file from its start, and hash what you send"))
     growth = server.program.memory_kib("VmHWM") - before
     if growth >= MEMORY_GROWTH_LIMIT_KIB:
@@ -208,7 +209,7 @@ def check_server_sends_a_file_to_many_clients_at_once_in_bounded_memory(
                      f"at once, your server's memory grew by {growth // 1024} MB",
             expected=f"less than {MEMORY_GROWTH_LIMIT_KIB // 1024} MB: a few hundred KB per "
                      "client, whatever the file's size",
-            where=[str(server.program.script)], hint=BOUNDED_HINT))
+            where=[server.program.shown], hint=BOUNDED_HINT))
 
 
 def download_after_request(peer: Peer) -> tuple[bytes, str]:
@@ -219,7 +220,7 @@ def download_after_request(peer: Peer) -> tuple[bytes, str]:
             happened=f"to a GET, your server replied {kind_name(kind)} then "
                      f"{kind_name(done_kind)}",
             expected="a DATA frame with the file, then a DONE frame with its SHA-256",
-            where=[str(peer.server.program.script)], hint=FRAME_HINT))
+            where=[peer.server.program.shown], hint=FRAME_HINT))
     return payload, digest.decode(errors="replace")
 
 
@@ -249,7 +250,7 @@ def check_server_stops_reading_a_client_that_never_reads_its_replies(
                      f"grow by {growth // 1024} MB",
             expected=f"less than {MEMORY_GROWTH_LIMIT_KIB // 1024} MB: replies it cannot "
                      "send yet stay bounded",
-            where=[str(server.program.script)], hint=BOUNDED_HINT))
+            where=[server.program.shown], hint=BOUNDED_HINT))
 
 
 @check(points=1, program="server")
@@ -263,7 +264,7 @@ def check_server_answers_requests_sent_together_in_order(harness: Harness) -> No
             happened=f"a GET and an ECHO sent together: the file came back as "
                      f"{len(payload):,} bytes that differ from the file",
             expected="the whole file, its DONE, and only then the echo",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="while a file is on its way, keep the requests that came after it "
                  "waiting: handle them once its DONE is queued"))
     expect_frame(peer, DATA, b"after the file", "an ECHO sent right behind a GET")
@@ -350,14 +351,14 @@ def check_client_downloads_a_file_and_checks_it(harness: Harness) -> None:
                      f"bytes ({same} as the {len(contents):,} sent); stderr: "
                      f"{last_line(run.program.stderr()) or 'nothing'}",
             expected="the file saved at --out, byte for byte, and exit status 0",
-            where=[str(run.program.script)],
+            where=[run.program.shown],
             hint="write each payload piece to the file as it arrives, until the frame's "
                  "announced length is reached"))
     if "%" not in run.program.stderr():
         raise CheckFailed(Diagnosis(
             happened="your client downloaded 3 MB without showing any progress",
             expected="progress on stderr during long transfers, such as 'received 50%'",
-            where=[str(run.program.script)],
+            where=[run.program.shown],
             hint="print a line to sys.stderr every 10% of the announced length"))
 
 
@@ -387,13 +388,13 @@ def expect_transfer_refused(run: ClientRun, out: Path, what: str, hint: str) -> 
             happened=f"given {what}, your client exited with status {run.exited.code} and "
                      f"printed {shown} on stderr",
             expected="one clear error line on stderr and a non-zero exit status",
-            where=[str(run.program.script)], hint=hint))
+            where=[run.program.shown], hint=hint))
     if out.exists():
         raise CheckFailed(Diagnosis(
             happened=f"given {what}, your client reported the error but left a file at "
                      f"--out ({out.stat().st_size:,} bytes) that looks like a good download",
             expected="no file at --out: only a checked download is saved there",
-            where=[str(run.program.script)],
+            where=[run.program.shown],
             hint="write to another name (e.g. PATH.part) and rename it only once the "
                  "SHA-256 matches; remove it on any error"))
 

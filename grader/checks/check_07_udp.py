@@ -65,7 +65,7 @@ def expect_datagrams_echoed(harness: Harness, server: Server, datagrams: list[by
                      f"{[len(d) for d in received]} bytes: "
                      f"{', '.join(shorten(d) for d in received)}",
             expected=f"the same datagrams back, one for one: {[len(d) for d in datagrams]} bytes",
-            where=[str(server.program.script)],
+            where=[server.program.shown],
             hint="UDP keeps boundaries: one recvfrom() is one whole datagram; send each "
                  "back as it is, with one sendto()"))
 
@@ -103,14 +103,14 @@ def check_server_answers_each_client_at_its_own_address(harness: Harness) -> Non
             raise CheckFailed(Diagnosis(
                 happened=f"of 10 clients on 10 ports, client {number} got no reply",
                 expected="every client gets its reply at its own address",
-                where=[str(server.program.script)],
+                where=[server.program.shown],
                 hint="answer the address recvfrom() gave with this datagram, not the "
                      "first client's")) from None
         expected = f"{number} from client {number}".encode()
         if reply != expected:
             raise CheckFailed(Diagnosis(
                 happened=f"client {number} got {shorten(reply)}", expected=repr(expected),
-                where=[str(server.program.script)], hint="echo each datagram to its sender"))
+                where=[server.program.shown], hint="echo each datagram to its sender"))
 
 
 @check(points=1, program="server")
@@ -159,7 +159,7 @@ def check_client_sends_a_lost_request_again(harness: Harness) -> None:
         raise CheckFailed(Diagnosis(
             happened=f"your client sent {relay.seen[TO_SERVER]} datagrams for 2 messages",
             expected="4: each request once, lost, then once more",
-            where=[str(run.program.script)], hint=RETRY_HINT))
+            where=[run.program.shown], hint=RETRY_HINT))
 
 
 @check(points=2, program="client")
@@ -180,7 +180,7 @@ def check_client_gives_up_after_its_retries(harness: Harness) -> None:
                      f"with status {run.exited.code} and printed {shown} on stderr",
             expected="3 datagrams (1 + --retries 2), then one clear error line on stderr "
                      "and a non-zero exit status",
-            where=[str(run.program.script)], hint=RETRY_HINT))
+            where=[run.program.shown], hint=RETRY_HINT))
 
 
 @check(points=2, program="client")
@@ -202,7 +202,7 @@ def check_client_skips_a_late_reply_to_an_earlier_request(harness: Harness) -> N
             happened=f"when a late reply to 'one' arrived while your client waited for "
                      f"'two', it printed {printed!r}",
             expected="['ONE', 'TWO']: the late reply is not the answer to 'two'",
-            where=[str(run.program.script)], hint=late_hint))
+            where=[run.program.shown], hint=late_hint))
 
 
 @check(points=1, program="both")

@@ -6,22 +6,16 @@ the step modules pick the ones that fit, with their own points.
 
 from __future__ import annotations
 
+import ast
 import socket
+import threading
 import time
 from collections.abc import Callable
 
 from grader.diagnosis import CheckFailed, Diagnosis, Location, location_from_event, shown_path
-from grader.harness import (
-    ClientRun,
-    FakeConnection,
-    FakeServer,
-    Harness,
-    Peer,
-    Server,
-    last_line,
-    unclosed_sockets,
-)
-from grader.timing import CLIENT_RUN_SECONDS, CLIENT_TIMEOUT_FLAG, SETTLE_SECONDS
+from grader.harness import ClientRun, Harness, Server, last_line, unclosed_sockets
+from grader.peers import FakeConnection, FakeServer, Peer
+from grader.timing import CLIENT_RUN_SECONDS, CLIENT_TIMEOUT_FLAG, REPLY_SECONDS, SETTLE_SECONDS
 
 ECHO_HINT = "the server must send back exactly the bytes it received"
 
@@ -82,7 +76,7 @@ def expect_no_leak(harness: Harness, server: Server, connections: int,
             happened=f"after {connections} clients came and went, your server holds "
                      f"{extra} more open sockets than before: they pile up",
             expected="the server closes each client's socket when that client is done",
-            where=_created_at(places) or [shown_path(str(server.program.script))],
+            where=_created_at(places) or [shown_path(server.program.shown)],
             hint="close the socket accept() gave you when the conversation ends, on every "
                  "path: normal end, error and timeout (try/finally or a with block)"))
     expect_unclosed_none(harness, server, "server")
@@ -128,12 +122,12 @@ def expect_client_printed(run: ClientRun, expected_lines: list[str], what: str,
         raise CheckFailed(Diagnosis(
             happened=f"your client failed while {what}: {detail}",
             expected=f"it prints {expected_lines!r} and exits with status 0",
-            where=[str(run.program.script)], hint=hint))
+            where=[run.program.shown], hint=hint))
     if printed[-len(expected_lines):] != expected_lines:
         raise CheckFailed(Diagnosis(
             happened=f"your client printed {printed!r}",
             expected=f"its last lines are the server's replies, exactly: {expected_lines!r}",
-            where=[str(run.program.script)],
+            where=[run.program.shown],
             hint="print the bytes the server sent back (decoded), one reply per line; the "
                  "grader's server answers in capitals, so print the reply, not your message"))
 
@@ -162,7 +156,7 @@ def expect_clear_connection_error(harness: Harness) -> None:
             expected="one clear line on stderr (e.g. 'error: cannot talk to 127.0.0.1:2000: "
                      "Connection refused') "
                      "and exit status 1",
-            where=[str(run.program.script)],
+            where=[run.program.shown],
             hint="catch OSError around connect(), print a message to sys.stderr, then sys.exit(1)"))
 
 
@@ -212,7 +206,7 @@ def expect_client_gives_up(harness: Harness, port: int, waits_for: str,
                      f"{': ' + crash[0]['type'] if crash else ''}",
             expected="one clear line on stderr, such as 'error: no answer within 0.5 s', "
                      "and exit status 1",
-            where=_crash_place(run) or [str(run.program.script)],
+            where=_crash_place(run) or [run.program.shown],
             hint="catch TimeoutError around the code that waits, print to sys.stderr, "
                  "then sys.exit(1)"))
     said = last_line(run.program.stderr())
@@ -221,7 +215,7 @@ def expect_client_gives_up(harness: Harness, port: int, waits_for: str,
             happened=f"when the server {waits_for}, your client exited with status "
                      f"{run.exited.code} and printed {said or 'nothing'!r} on stderr",
             expected="a clear message on stderr and a non-zero exit status",
-            where=[str(run.program.script)], hint=hint))
+            where=[run.program.shown], hint=hint))
 
 
 def _crash_place(run: ClientRun) -> list[str]:
@@ -274,4 +268,90 @@ def expect_line_echo(peer: Peer, pieces: list[bytes], expected: list[bytes], *,
         raise CheckFailed(Diagnosis(
             happened=f"to {described}, your server replied {as_lines(replies)}",
             expected=as_lines(expected),
-            where=[str(peer.server.program.script)], hint=hint))
+            where=[peer.server.program.shown], hint=hint))
+
+
+SLOW_READER_BUFFER = 4096
+# A slow reader pauses before each recv(): the server's replies pile up in its
+# outbox once the kernel's buffers (MBs on loopback) are full.
+SLOW_READ_PAUSE = 0.0005
+
+
+def expect_every_byte_to_a_slow_reader(harness: Harness, server: Server, lines: list[bytes],
+                                       *, then_stop_sending: bool, hint: str) -> None:
+    """A client that reads slowly through a small buffer gets every reply whole,
+    and, if it stops sending (shutdown), still gets all it is owed, then a close."""
+    peer = harness.connect(server, receive_buffer=SLOW_READER_BUFFER)
+    request = b"".join(line + b"\n" for line in lines)
+
+    def send_all() -> None:
+        try:
+            peer.sock.sendall(request)
+            if then_stop_sending:
+                peer.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # what the server did is told by what it sent back
+
+    sender = threading.Thread(target=send_all, daemon=True)
+    sender.start()
+    what = (f"{len(lines)} lines ({len(request) / 2**20:.1f} MB) sent at once"
+            + (", then the end of its sending side" if then_stop_sending else "")
+            + ", to a client that reads slowly")
+    received = bytearray()
+    deadline = time.monotonic() + REPLY_SECONDS * 5
+    while len(received) < len(request) and time.monotonic() < deadline:
+        time.sleep(SLOW_READ_PAUSE)
+        chunk = peer.receive_some(waiting_for=f"the replies to {what}", hint=hint,
+                                  deadline=deadline)
+        if not chunk:
+            break
+        received += chunk
+    if then_stop_sending and received == request:
+        received += peer.receive_until_closed(waiting_for=f"the end of the connection "
+                                                          f"after the replies to {what}",
+                                              hint=hint)
+    sender.join(timeout=REPLY_SECONDS)
+    if bytes(received) != request:
+        server.raise_if_stopped(f"after it was sent {what}")
+        first_bad = next((i for i, (a, b) in enumerate(zip(received, request, strict=False))
+                          if a != b),
+                         min(len(received), len(request)))
+        raise CheckFailed(Diagnosis(
+            happened=f"to {what}, your server sent back {len(received):,} bytes, differing "
+                     f"from what it was sent from byte {first_bad:,} on",
+            expected=f"the same {len(request):,} bytes back, then "
+                     + ("a close" if then_stop_sending else "more"),
+            where=[server.program.shown], hint=hint))
+
+
+def expect_no_ignored_send(harness: Harness, *scripts: str) -> None:
+    """Read the code: a send() whose result is thrown away loses what it did not send.
+
+    Running cannot show it on loopback, where the kernel's buffers are large
+    enough that send() rarely comes back partial; the code itself can."""
+    places = []
+    for script in scripts:
+        path = harness.step_dir / script
+        if not path.is_file():
+            continue
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except SyntaxError as error:
+            raise CheckFailed(Diagnosis(
+                happened=f"Python cannot read {shown_path(str(path))}: {error.msg}",
+                expected="a program Python can run", where=[f"{shown_path(str(path))}:"
+                                                           f"{error.lineno}"],
+                hint="run the file yourself to see the syntax error")) from None
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                    and isinstance(node.value.func, ast.Attribute)
+                    and node.value.func.attr == "send"):
+                places.append(Location(str(path), node.lineno).describe())
+    if places:
+        raise CheckFailed(Diagnosis(
+            happened=f"your code calls send() and ignores how many bytes it sent "
+                     f"({len(places)} place{'s' if len(places) > 1 else ''})",
+            expected="sendall(), or a loop that sends the rest until all is sent",
+            where=places,
+            hint="send() may send only part of what you give it and returns how much; "
+                 "sendall() sends it all"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 
-from grader.harness import FakeConnection, Peer
+from grader.peers import FakeConnection, Peer
 
 HEADER = struct.Struct("!BI")
 ECHO, GET, DATA, DONE, ERROR = 1, 2, 3, 4, 5

@@ -32,14 +32,16 @@ def busy_with_another_client(prefix: str = "") -> Iterator[None]:
 
 
 def expect_served_while_another_is_silent(harness: Harness, server: Server) -> None:
-    """One client stuck in the middle of a line must not stop another being served."""
-    silent = harness.connect(server)
-    silent.send(b"the start of a line that never en")
+    """A client that says nothing, or stops in mid-line, must not stop another being served."""
+    harness.connect(server)  # says nothing at all
+    stuck = harness.connect(server)
+    stuck.send(b"the start of a line that never en")
     time.sleep(0.1)
     other = harness.connect(server)
     with busy_with_another_client("one client blocks all the others: "):
         expect_line_echo(other, [b"hello\n"], [b"hello"], hint=BLOCKING_HINT,
-                         how="by a second client, while the first one sat in mid-line")
+                         how="by a third client, while the first sat silent and the "
+                             "second in mid-line")
 
 
 def expect_clients_kept_apart(harness: Harness, server: Server) -> None:
@@ -68,7 +70,7 @@ def _exchange_with_many_clients(harness: Harness, server: Server) -> None:
                     happened=f"with {CONCURRENT_CLIENTS} clients connected, client {number} "
                              f"got {shorten(replies[0])} back",
                     expected=f"its own line: {expected!r}",
-                    where=[str(server.program.script)],
+                    where=[server.program.shown],
                     hint="keep each client's buffer with that client (a local variable of "
                          "its thread, or its own Connection object), never in a global"))
 
@@ -97,7 +99,7 @@ def expect_survives_reset(harness: Harness, server: Server) -> None:
             happened=f"when a client reset its connection, code in your server crashed "
                      f"with {crashes[0]['type']}: {crashes[0]['message']}",
             expected="the error is caught, the client's socket closed, and nothing crashes",
-            where=[location.describe()] if location else [str(server.program.script)],
+            where=[location.describe()] if location else [server.program.shown],
             hint="wrap the conversation with one client in try/except OSError/finally close"))
 
 

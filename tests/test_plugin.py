@@ -1,0 +1,97 @@
+"""The grader's pytest plugin, tested as pytest plugins test themselves: a
+sample check module run by pytest in a subprocess, its output lines matched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.grading import KIT
+
+pytest_plugins = ["pytester"]
+
+SAMPLE_CHECKS = '''
+from grader.diagnosis import CheckFailed, Diagnosis, NotStarted
+from grader.plugin import check
+
+STEP = "00_sample"
+
+
+@check(points=1, program="server", gate=True)
+def check_server_starts(harness):
+    pass
+
+
+@check(points=2, program="server")
+def check_server_echoes(harness):
+    raise CheckFailed(Diagnosis("it replied b'x'", "b'y'", ["server.py:3: x"], "echo it"))
+
+
+@check(points=3, program="client", name="client's own name")
+def check_client_prints(harness):
+    raise NotStarted("client.py")
+
+
+@check(points=1, program="client")
+def check_client_closes(harness):
+    pass
+'''
+
+
+@pytest.fixture
+def sample(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("PYTHONPATH", str(KIT))
+    pytester.makepyfile(check_00_sample=SAMPLE_CHECKS)
+    (pytester.path / "submission" / "00_sample").mkdir(parents=True)
+    return pytester
+
+
+def run(sample: pytest.Pytester, *extra: str) -> pytest.RunResult:
+    return sample.runpytest_subprocess(
+        "-p", "grader.plugin", "-p", "no:terminal", "-p", "no:cacheprovider",
+        "-o", "python_files=check_*.py", "-o", "python_functions=check_*",
+        "--submission", str(sample.path / "submission"), *extra)
+
+
+def test_the_scoreboard_shows_points_then_each_failure_explained(sample: pytest.Pytester) -> None:
+    result = run(sample)
+    result.stdout.fnmatch_lines([
+        "Scoreboard for *submission/",
+        "  00_sample         1/7   [#.........] 3 of 4 checks fail",
+        "  total             1/7*",
+        "00_sample · server echoes (0/2)",
+        "    what happened: it replied b'x'",
+        "    expected:      b'y'",
+        "    where to look: server.py:3: x",
+        "    hint:          echo it",
+        "00_sample · client's own name (0/3)",
+        "    not started yet: the program still raises NotImplementedError",
+        "00_sample · client closes (0/1)",
+        "    not run: your client is not started",
+    ])
+    assert result.ret == 1
+
+
+def test_results_json_scores_every_check(sample: pytest.Pytester) -> None:
+    run(sample, "--grade-json", str(sample.path / "out" / "results.json"))
+    results = json.loads((sample.path / "out" / "results.json").read_text())
+    assert results["score"] == 1
+    assert [(t["name"], t["score"], t["max_score"], t["status"]) for t in results["tests"]] == [
+        ("00_sample: server starts", 1, 1, "passed"),
+        ("00_sample: server echoes", 0, 2, "failed"),
+        ("00_sample: client's own name", 0, 3, "failed"),
+        ("00_sample: client closes", 0, 1, "failed"),
+    ]
+
+
+def test_a_failed_gate_check_stops_the_programs_later_checks(sample: pytest.Pytester) -> None:
+    sample.makepyfile(check_00_sample=SAMPLE_CHECKS.replace(
+        "def check_server_starts(harness):\n    pass",
+        "def check_server_starts(harness):\n"
+        "    raise CheckFailed(Diagnosis('no listen', 'a listen', [], ''))"))
+    result = run(sample)
+    result.stdout.fnmatch_lines([
+        "00_sample · server echoes (0/2)",
+        "    not run: blocked by 'server starts'",
+    ])
