@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["grade"]
 nox.options.reuse_venv = "yes"
 
-GRADE_PACKAGES = ["pytest>=8", "pytest-timeout>=2.2"]
+GRADE_PACKAGES = ["pytest>=8", "pytest-timeout>=2.2", "pytest-xdist>=3.5"]
 LINT_PACKAGES = ["ruff>=0.6"]
 TYPECHECK_PACKAGES = [*GRADE_PACKAGES, "mypy>=1.10", "nox"]
 

@@ -7,7 +7,8 @@ each decorated with `@check(points=..., program=...)`. This plugin
 2. gives each check a `harness` for the step it belongs to, unless an
    earlier check showed the program is not started, cannot start, or hangs,
    in which case the check is "not run" instead of waiting out its own timeout;
-3. turns each check's outcome into a scored `CheckResult`;
+3. turns each check's outcome into a scored `CheckResult`, carried by the
+   test report (so it works the same when pytest-xdist runs checks in parallel);
 4. prints the scoreboard and writes Gradescope's results.json at the end.
 """
 
@@ -42,11 +43,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    global _scoreboard_of_this_run
     config.addinivalue_line("markers", "check(points, program, gate): a graded check")
-    config.stash[_SCOREBOARD] = Scoreboard(Path(config.getoption("--submission")))
+    _scoreboard_of_this_run = Scoreboard(Path(config.getoption("--submission")).resolve())
+    config.stash[_SCOREBOARD] = _scoreboard_of_this_run
+
+
+# pytest_runtest_logreport is given no config: the one scoreboard of this process.
+_scoreboard_of_this_run: Scoreboard
 
 
 _SCOREBOARD = pytest.StashKey[Scoreboard]()
+_RESULT = "grader-result"
 
 
 def _step_of(item: pytest.Item) -> str:
@@ -135,7 +143,15 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
             happened=f"the grader could not finish this check: {_one_line(report)}",
             expected="the check to run to its end", where=[],
             hint="run `nox -s grade` again; if it repeats, tell your instructor")
-    scoreboard.add(result)
+    # The result travels with the report: under pytest-xdist, checks run in
+    # worker processes and only their reports reach the process that scores.
+    report.user_properties.append((_RESULT, result.to_json()))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for name, value in report.user_properties:
+        if name == _RESULT:
+            _scoreboard_of_this_run.add(CheckResult.from_json(str(value)))
 
 
 def _broken_connection(item: pytest.Item) -> Diagnosis | None:
@@ -154,6 +170,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     # pytest's own terminal report is switched off (`-p no:terminal`): the
     # scoreboard is the whole output, and a failed check is a grade, not an error.
     config = session.config
+    if hasattr(config, "workerinput"):
+        return  # a pytest-xdist worker: the main process reports for all
     scoreboard = config.stash[_SCOREBOARD]
     print("\n".join(scoreboard.render()), flush=True)
     json_path = config.getoption("--grade-json")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from grader.diagnosis import Diagnosis, shown_path
@@ -28,6 +28,15 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status in ("passed", "skipped")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> CheckResult:
+        fields = json.loads(text)
+        diagnosis = fields.pop("diagnosis")
+        return cls(**fields, diagnosis=Diagnosis(**diagnosis) if diagnosis else None)
 
     def explanation(self) -> list[str]:
         if self.status == "not started":

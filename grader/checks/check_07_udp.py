@@ -120,7 +120,7 @@ def check_server_survives_an_empty_datagram_and_garbage(harness: Harness) -> Non
     for odd in (b"", b"\xff\xfe not text", b"no-id-here"):
         sock.sendto(odd, (LOOPBACK, server.port))
     time.sleep(0.1)
-    server.raise_if_stopped("after an empty datagram and two odd ones")
+    harness.server_must_be_running(server, "after an empty datagram and two odd ones")
     expect_datagrams_echoed(harness, server, [b"8 still there?"],
                             "b'8 still there?' after an empty datagram and two odd ones")
 
