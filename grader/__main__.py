@@ -52,7 +52,7 @@ def parallel_arguments(steps: int, jobs: int) -> list[str]:
     workers = min(steps, jobs)
     if workers < 2 or importlib.util.find_spec("xdist") is None:
         return []
-    return ["-n", str(workers), "--dist", "loadfile"]
+    return ["-p", "xdist.plugin", "-n", str(workers), "--dist", "loadfile"]
 
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
@@ -63,6 +63,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         "-c", str(Path(__file__).with_name("grade.ini")),
         "--rootdir", str(CHECKS),
         "-p", "grader.plugin",
+        "-p", "pytest_timeout",
         "-p", "no:cacheprovider",
         "--submission", str(args.submission.resolve()),
         f"--timeout={CHECK_SECONDS}",
@@ -72,6 +73,9 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # Only the plugins the grader names: whatever else is installed beside it
+    # (a student's machine may hold any pytest plugin) stays out of grading.
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     status = pytest.main(pytest_arguments(args))
     return 0 if status == pytest.ExitCode.OK else int(status)
 

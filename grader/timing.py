@@ -1,8 +1,13 @@
 """Every time limit the grader uses, in one place.
 
-A correct program on loopback answers in milliseconds; these limits are
-hundreds of times that, so a busy or slow machine does not fail a correct
-program, while a program that hangs is still caught in a few seconds.
+How they were chosen: a correct program on loopback answers in milliseconds
+and Python starts in about 50 ms, so each limit is tens to hundreds of times
+what a correct program needs. `nox -s stability` checks that this holds on
+a loaded machine: the reference solutions, graded with every core kept busy
+by another process, must score the same every time. The limits are still
+small enough that a hang is caught in seconds, and a hang stops the
+program's later checks (fail fast), so a submission that hangs everywhere
+is graded in about 12 s.
 `GRADER_TIME_SCALE` (a number, default 1) stretches them all on a slow machine.
 """
 

@@ -86,7 +86,6 @@ BUGS = [
         fails={
             "server replies then closes when the client is done": ["end of the connection",
                                                                    "recv() returning b''"],
-            "server and client never ignore what send() returns": BLOCKED,
             "server closes every client socket": BLOCKED}),
     Mutation("socket leak over many connections", "04_threads", "server.py",
         [("    finally:\n        conn.close()\n", "    finally:\n        STUCK.append(conn)\n"),
@@ -203,7 +202,6 @@ MORE_CLASSIC_MISTAKES = [
                     **{check: BLOCKED for check in (
                         "server echoes a long line",
                         "server replies then closes when the client is done",
-                        "server and client never ignore what send() returns",
                         "server closes every client socket")}}),
     Mutation("replies with characters added", "03_messages", "server.py",
              [("        for line in complete:\n            conn.sendall(encode_line(line))\n",
@@ -251,6 +249,11 @@ MORE_CLASSIC_MISTAKES = [
                "        conn.sock.close()\n")],
              fails={"server survives a client that resets": ["crashed with KeyError"],
                     "server closes every client socket": ["crashed with KeyError"]}),
+    Mutation("closed before unregistered", "05_event_loop", "server.py",
+             [("        self.selector.unregister(conn.sock)\n        conn.sock.close()\n",
+               "        conn.sock.close()\n        self.selector.unregister(conn.sock)\n")],
+             fails={"server unregisters each socket before closing it": [
+                 "closes a socket before it unregisters it", "conn.sock.close()"]}),
     Mutation("pending output lost when the client stops sending", "05_event_loop", "server.py",
              [("        if not data:\n            self.draining = True\n            return\n",
                "        if not data:\n            raise ConnectionError('client gone')\n")],

@@ -30,6 +30,11 @@ def check_server_listens(harness: Harness) -> None:
     harness.start_server()
 
 
+@check(points=1, program="both", name="server and client never ignore what send() returns")
+def check_no_ignored_send(harness: Harness) -> None:
+    expect_no_ignored_send(harness, "server.py", "client.py")
+
+
 @check(points=1, program="server")
 def check_server_echoes_lines_one_by_one(harness: Harness) -> None:
     peer = harness.connect(harness.start_server())
@@ -77,11 +82,6 @@ def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -
             expected="b'last\\nwords\\n', then a close", where=[server.program.shown],
             hint=ECHO_HINT))
     harness.server_must_be_running(server, "after a client closed its connection")
-
-
-@check(points=1, program="both", name="server and client never ignore what send() returns")
-def check_no_ignored_send(harness: Harness) -> None:
-    expect_no_ignored_send(harness, "server.py", "client.py")
 
 
 @check(points=2, program="server")

@@ -5,6 +5,7 @@ import time
 from grader.checks.common import (
     expect_every_byte_to_a_slow_reader,
     expect_no_leak,
+    expect_unregister_before_close,
     line_exchange,
 )
 from grader.checks.many_clients import (
@@ -26,6 +27,11 @@ IDLE_CPU_LIMIT = 0.1  # a sleeping loop uses ~0; a busy one ~IDLE_MEASURE_SECOND
 @check(points=1, program="server", gate=True)
 def check_server_listens(harness: Harness) -> None:
     harness.start_server()
+
+
+@check(points=1, program="server")
+def check_server_unregisters_each_socket_before_closing_it(harness: Harness) -> None:
+    expect_unregister_before_close(harness, "server.py")
 
 
 @check(points=1, program="server")
