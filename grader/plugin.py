@@ -14,6 +14,8 @@ each decorated with `@check(points=..., program=...)`. This plugin
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -43,14 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    global _scoreboard_of_this_run
     config.addinivalue_line("markers", "check(points, program, gate): a graded check")
-    _scoreboard_of_this_run = Scoreboard(Path(config.getoption("--submission")).resolve())
-    config.stash[_SCOREBOARD] = _scoreboard_of_this_run
-
-
-# pytest_runtest_logreport is given no config: the one scoreboard of this process.
-_scoreboard_of_this_run: Scoreboard
+    scoreboard = Scoreboard(Path(config.getoption("--submission")).resolve())
+    config.stash[_SCOREBOARD] = scoreboard
+    config.pluginmanager.register(ResultCollector(scoreboard), "grader-results")
 
 
 _SCOREBOARD = pytest.StashKey[Scoreboard]()
@@ -148,10 +146,16 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
     report.user_properties.append((_RESULT, result.to_json()))
 
 
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    for name, value in report.user_properties:
-        if name == _RESULT:
-            _scoreboard_of_this_run.add(CheckResult.from_json(str(value)))
+class ResultCollector:
+    """Adds each scored report to the scoreboard, wherever the check ran."""
+
+    def __init__(self, scoreboard: Scoreboard) -> None:
+        self.scoreboard = scoreboard
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == _RESULT:
+                self.scoreboard.add(CheckResult.from_json(str(value)))
 
 
 def _broken_connection(item: pytest.Item) -> Diagnosis | None:
@@ -173,7 +177,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if hasattr(config, "workerinput"):
         return  # a pytest-xdist worker: the main process reports for all
     scoreboard = config.stash[_SCOREBOARD]
-    print("\n".join(scoreboard.render()), flush=True)
     json_path = config.getoption("--grade-json")
     if json_path:
         write_gradescope_json(scoreboard, Path(json_path))
+    try:
+        print("\n".join(scoreboard.render()), flush=True)
+    except BrokenPipeError:
+        # The reader went away (`| head`): the results file is written already.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
