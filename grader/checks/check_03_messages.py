@@ -1,5 +1,6 @@
 """Step 03: many lines over one connection, whatever pieces TCP cuts them into."""
 
+from grader.checks.code_reading import expect_no_ignored_send
 from grader.checks.common import (
     ECHO_HINT,
     expect_clear_connection_error,
@@ -7,7 +8,6 @@ from grader.checks.common import (
     expect_client_gives_up,
     expect_client_printed,
     expect_line_echo,
-    expect_no_ignored_send,
     expect_no_leak,
     expect_unclosed_none,
     line_exchange,

@@ -2,10 +2,10 @@
 
 import time
 
+from grader.checks.code_reading import expect_unregister_before_close
 from grader.checks.common import (
     expect_every_byte_to_a_slow_reader,
     expect_no_leak,
-    expect_unregister_before_close,
     line_exchange,
 )
 from grader.checks.many_clients import (
