@@ -13,6 +13,7 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.containment import end_adopted_orphans
 from grader.diagnosis import (
     CheckFailed,
     Diagnosis,
@@ -129,6 +130,8 @@ class Harness:
             close()
         for program in self.programs:
             program.stop()
+        # Daemons that left their process group came back to us as orphans.
+        end_adopted_orphans()
 
     # -- explaining what went wrong ----------------------------------------
 

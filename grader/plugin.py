@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from grader.containment import become_subreaper
 from grader.diagnosis import CheckFailed, Diagnosis, NotStarted, StepBlocked
 from grader.harness import Harness
 from grader.report import CheckResult, Scoreboard, write_gradescope_json
@@ -46,6 +47,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(points, program, gate): a graded check")
+    become_subreaper()  # in each process that runs checks, xdist workers included
     scoreboard = Scoreboard(Path(config.getoption("--submission")).resolve())
     config.stash[_SCOREBOARD] = scoreboard
     config.pluginmanager.register(ResultCollector(scoreboard), "grader-results")

@@ -294,6 +294,14 @@ RUNAWAYS = [
           "        listener.listen()\n        import os, time\n"
           "        if os.fork() == 0:\n            time.sleep(600)\n")],
         fails={}),
+    Mutation("a daemon that leaves the process group (double fork and setsid)",
+             "03_messages", "server.py",
+             [("        listener.listen()\n",
+               "        listener.listen()\n        import os, time\n"
+               "        if os.fork() == 0:\n            os.setsid()\n"
+               "            if os.fork() == 0:\n                time.sleep(600)\n"
+               "            os._exit(0)\n")],
+             fails={}),
 ]
 BUGS += RUNAWAYS
 

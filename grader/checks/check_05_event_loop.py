@@ -97,7 +97,10 @@ def check_server_is_not_stalled_by_a_client_that_never_reads(harness: Harness) -
 
 @check(points=1, program="server")
 def check_server_sends_all_it_owes_after_the_client_stops_sending(harness: Harness) -> None:
-    lines = [f"{number:04} ".encode() + b"w" * 1000 for number in range(6000)]
+    # 10 MB: more than the kernel's buffers toward a slow reader (4 MiB at most
+    # on Linux) and the outbox together, so the server must stop reading before
+    # the end of the stream and reads it with replies still in its outbox.
+    lines = [f"{number:05} ".encode() + b"w" * 1000 for number in range(10_000)]
     expect_every_byte_to_a_slow_reader(
         harness, harness.start_server(), lines, then_stop_sending=True,
         hint="recv() returning b'' ends the client's sending, not its reading: stop "

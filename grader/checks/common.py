@@ -293,7 +293,7 @@ def expect_every_byte_to_a_slow_reader(harness: Harness, server: Server, lines: 
             + (", then the end of its sending side" if then_stop_sending else "")
             + ", to a client that reads slowly")
     received = bytearray()
-    deadline = time.monotonic() + REPLY_SECONDS * 5
+    deadline = time.monotonic() + REPLY_SECONDS * 10
     while len(received) < len(request) and time.monotonic() < deadline:
         time.sleep(SLOW_READ_PAUSE)
         chunk = peer.receive_some(waiting_for=f"the replies to {what}", hint=hint,
