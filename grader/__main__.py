@@ -1,4 +1,4 @@
-"""`python -m grader [STEP...] [--submission PATH] [--json FILE]`: grade a submission.
+"""`python -m grader [STEP...] [--submission PATH] [--json FILE] [--jobs N]`: grade a submission.
 
 Checks every step (or the steps named) of the submission and prints the
 scoreboard. Exit status: 0 when every check passes, 1 when some fail, 2 when
@@ -18,7 +18,6 @@ import pytest
 from grader.timing import CHECK_SECONDS
 
 CHECKS = Path(__file__).with_name("checks")
-USAGE_ERROR = 2
 
 
 def known_steps() -> list[str]:
