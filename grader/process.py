@@ -27,10 +27,19 @@ SHOWN_OUTPUT_CHARS = 4000
 POLL_SECONDS = 0.01
 
 
+# A step's programs need tens of MB and well under a second of CPU; these
+# bounds stop a runaway (a memory bomb, a CPU-bound loop) long before it
+# hurts the machine or the other checks running beside it.
+MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # address space: threads' stacks count too
+CPU_LIMIT_SECONDS = 30
+
+
 def _limit_child() -> None:
     # Runs in the child between fork and exec.
     resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT_BYTES, OUTPUT_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_SECONDS, CPU_LIMIT_SECONDS))
 
 
 @dataclass

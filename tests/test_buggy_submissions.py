@@ -294,6 +294,14 @@ RUNAWAYS = [
           "        listener.listen()\n        import os, time\n"
           "        if os.fork() == 0:\n            time.sleep(600)\n")],
         fails={}),
+    Mutation("a memory bomb", "01_hello", "server.py",
+             [("    message = conn.recv(BUFFER_SIZE)\n",
+               "    hoard = bytearray(8 * 2**30)\n"
+               "    message = conn.recv(BUFFER_SIZE)\n")],
+             fails={"server echoes one message then exits": ["crashed with MemoryError"],
+                    "server closes both sockets": ["crashed with MemoryError"],
+                    "your client talks to your server": ["crashed with MemoryError"],
+                    "the lesson's C client talks to your server": ["crashed with MemoryError"]}),
     Mutation("a daemon that leaves the process group (double fork and setsid)",
              "03_messages", "server.py",
              [("        listener.listen()\n",
