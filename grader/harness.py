@@ -166,7 +166,7 @@ class Harness:
             if isinstance(program, NativeProgram):
                 continue
             exited = program.wait(EXIT_NOTICE_SECONDS)
-            if exited is not None and (not exited.ok or program.events("exception")):
+            if exited is not None and (not exited.ok or program.crash()):
                 return crash_diagnosis(program, f"your {program_role(program)} stopped while "
                                                 f"the grader was talking to it",
                                        expected="the program keeps running")
@@ -189,17 +189,17 @@ class Harness:
 
 
 def crash_diagnosis(program: StudentProgram, happened: str, expected: str) -> Diagnosis:
-    crash = program.events("exception")
+    crash = program.crash()
     exited = program.poll()
     where: list[str] = []
     if program.output_was_flooded():
         happened += ": it wrote more output than the grader accepts (a print in an endless loop?)"
         hint = "print a line per event, not per loop turn"
     elif crash:
-        happened += f": it crashed with {crash[0]['type']}: {crash[0]['message']}"
-        location = location_from_event(crash[0].get("origin"))
-        if location:
-            where.append(location.describe())
+        happened += f": it crashed with {crash['type']}: {crash['message']}"
+        place = program.crash_place()
+        if place:
+            where.append(place)
         hint = "catch this error around the code that talks to one client, so one client's " \
                "problem cannot stop the whole program"
     elif exited is not None and exited.signal_name:
@@ -263,6 +263,20 @@ class ClientRun:
     @property
     def traceback_shown(self) -> bool:
         return "Traceback (most recent call last)" in self.program.stderr()
+
+    def ended_with_one_clear_error(self, status: int | None = None) -> bool:
+        """It exited with a failure status (`status`, if given), said why on
+        stderr, and showed no traceback: how a client should give up."""
+        if self.exited is None or self.traceback_shown or not last_line(self.program.stderr()):
+            return False
+        return self.exited.code == status if status is not None else not self.exited.ok
+
+    @property
+    def stderr_shown(self) -> str:
+        """What its stderr amounts to, for a diagnosis."""
+        if self.traceback_shown:
+            return "a traceback"
+        return repr(last_line(self.program.stderr()) or "nothing")
 
 
 def unclosed_sockets(program: StudentProgram) -> list[Location | None]:

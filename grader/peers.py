@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from grader.diagnosis import CheckFailed, Diagnosis, location_from_event
+from grader.diagnosis import CheckFailed, Diagnosis
 from grader.timing import REPLY_SECONDS
 
 LOOPBACK = "127.0.0.1"
@@ -162,9 +162,7 @@ class Peer:
         return f" (it had received {shown!r}{'...' if len(self._received) > 200 else ''})"
 
     def _crash_place(self) -> list[str]:
-        crash = self.server.program.events("exception")
-        location = location_from_event(crash[0].get("origin")) if crash else None
-        return [location.describe()] if location else [self.server.program.shown]
+        return [self.server.program.crash_place() or self.server.program.shown]
 
 
 class FakeServer:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.diagnosis import shown_path
+from grader.diagnosis import location_from_event, shown_path
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024  # past this the child gets SIGXFSZ: a flood
@@ -166,6 +166,17 @@ class StudentProgram:
             if isinstance(event, dict) and (kind is None or event.get("event") == kind):
                 found.append(event)
         return found
+
+    def crash(self) -> dict[str, Any] | None:
+        """The uncaught exception the program died of, as the launcher reported it."""
+        crashes = self.events("exception")
+        return crashes[0] if crashes else None
+
+    def crash_place(self) -> str | None:
+        """The student's line that raised that exception, with its source."""
+        crash = self.crash()
+        location = location_from_event(crash.get("origin")) if crash else None
+        return location.describe() if location else None
 
     def wait_for_event(self, kind: str, timeout: float) -> dict[str, Any] | None:
         """The first event of this kind; None if the program ended or time ran out first."""

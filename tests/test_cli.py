@@ -10,9 +10,10 @@ from pathlib import Path
 from tests.grading import KIT, grade
 
 
-def run_grader(*args: str) -> subprocess.CompletedProcess[str]:
+def run_grader(*args: str, env: dict[str, str] | None = None,
+               ) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=KIT,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=env)
 
 
 def test_an_unknown_step_is_refused_with_the_list_of_steps() -> None:
@@ -51,10 +52,8 @@ def test_without_a_c_compiler_the_c_checks_are_skipped_and_do_not_count(tmp_path
     only_python.mkdir()
     (only_python / "python").symlink_to(sys.executable)
     environment = {"PATH": str(only_python), "HOME": str(tmp_path)}
-    completed = subprocess.run(
-        [sys.executable, "-m", "grader", "01_hello", "--submission", "solutions",
-         "--json", str(tmp_path / "results.json")],
-        cwd=KIT, capture_output=True, text=True, timeout=120, env=environment)
+    completed = run_grader("01_hello", "--submission", "solutions",
+                           "--json", str(tmp_path / "results.json"), env=environment)
     assert completed.returncode == 0, completed.stdout
     assert "2 check(s) not counted, skipped: no C compiler found" in completed.stdout
     results = json.loads((tmp_path / "results.json").read_text())

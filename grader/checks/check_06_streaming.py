@@ -382,11 +382,10 @@ def check_client_reports_a_file_cut_short(harness: Harness) -> None:
 
 def expect_transfer_refused(run: ClientRun, out: Path, what: str, hint: str) -> None:
     assert run.exited is not None
-    if run.exited.ok or run.traceback_shown or not run.program.stderr().strip():
-        shown = "a traceback" if run.traceback_shown else repr(last_line(run.program.stderr()))
+    if not run.ended_with_one_clear_error():
         raise CheckFailed(Diagnosis(
             happened=f"given {what}, your client exited with status {run.exited.code} and "
-                     f"printed {shown} on stderr",
+                     f"printed {run.stderr_shown} on stderr",
             expected="one clear error line on stderr and a non-zero exit status",
             where=[run.program.shown], hint=hint))
     if out.exists():

@@ -20,7 +20,7 @@ from grader.checks.udp_tools import (
     pass_everything,
 )
 from grader.diagnosis import CheckFailed, Diagnosis
-from grader.harness import ClientRun, Harness, Server, last_line
+from grader.harness import ClientRun, Harness, Server
 from grader.plugin import check
 from grader.timing import CLIENT_RUN_SECONDS, REPLY_SECONDS
 
@@ -172,12 +172,10 @@ def check_client_gives_up_after_its_retries(harness: Harness) -> None:
                            hint=RETRY_HINT)
     assert run.exited is not None
     sent = relay.seen[TO_SERVER]
-    said = last_line(run.program.stderr())
-    if run.exited.ok or run.traceback_shown or not said or sent != 3:
-        shown = "a traceback" if run.traceback_shown else repr(said or "nothing")
+    if not run.ended_with_one_clear_error() or sent != 3:
         raise CheckFailed(Diagnosis(
             happened=f"with every request lost, your client sent {sent} datagram(s), exited "
-                     f"with status {run.exited.code} and printed {shown} on stderr",
+                     f"with status {run.exited.code} and printed {run.stderr_shown} on stderr",
             expected="3 datagrams (1 + --retries 2), then one clear error line on stderr "
                      "and a non-zero exit status",
             where=[run.program.shown], hint=RETRY_HINT))

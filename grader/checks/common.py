@@ -142,12 +142,10 @@ def expect_clear_connection_error(harness: Harness) -> None:
     expect_client_finished(harness, run, "no server was running", "it gives up at once",
                        "connect() to a port where nothing listens fails at once")
     assert run.exited is not None
-    stderr = run.program.stderr().strip()
-    if run.traceback_shown or run.exited.code != 1 or not stderr:
-        shown = "a traceback" if run.traceback_shown else (last_line(stderr) or "nothing")
+    if not run.ended_with_one_clear_error(status=1):
         raise CheckFailed(Diagnosis(
             happened=f"with no server running, your client exited with status "
-                     f"{run.exited.code} and printed {shown} on stderr",
+                     f"{run.exited.code} and printed {run.stderr_shown} on stderr",
             expected="one clear line on stderr (e.g. 'error: cannot talk to 127.0.0.1:2000: "
                      "Connection refused') "
                      "and exit status 1",
@@ -195,28 +193,21 @@ def expect_client_gives_up(harness: Harness, port: int, waits_for: str,
         expected=f"your client gives up after about {CLIENT_TIMEOUT_FLAG} s", hint=hint)
     assert run.exited is not None
     if run.traceback_shown:
-        crash = run.program.events("exception")
+        crash = run.program.crash()
         raise CheckFailed(Diagnosis(
             happened=f"your client gave up, but with a traceback"
-                     f"{': ' + crash[0]['type'] if crash else ''}",
+                     f"{': ' + crash['type'] if crash else ''}",
             expected="one clear line on stderr, such as 'error: no answer within 0.5 s', "
                      "and exit status 1",
-            where=_crash_place(run) or [run.program.shown],
+            where=[run.program.crash_place() or run.program.shown],
             hint="catch TimeoutError around the code that waits, print to sys.stderr, "
                  "then sys.exit(1)"))
-    said = last_line(run.program.stderr())
-    if run.exited.ok or not said:
+    if not run.ended_with_one_clear_error():
         raise CheckFailed(Diagnosis(
             happened=f"when the server {waits_for}, your client exited with status "
-                     f"{run.exited.code} and printed {said or 'nothing'!r} on stderr",
+                     f"{run.exited.code} and printed {run.stderr_shown} on stderr",
             expected="a clear message on stderr and a non-zero exit status",
             where=[run.program.shown], hint=hint))
-
-
-def _crash_place(run: ClientRun) -> list[str]:
-    crash = run.program.events("exception")
-    location = location_from_event(crash[0].get("origin")) if crash else None
-    return [location.describe()] if location else []
 
 
 def upper_lines_in_pieces(connection: FakeConnection) -> None:
