@@ -96,14 +96,6 @@ class FrameDecoder:
         """
         raise NotImplementedError("step 06_streaming: write feed")
 
-    def in_frame(self) -> bool:
-        """True between a frame's first byte and its last.
-
-        1. Return True if part of a header is kept (self._header is not empty)
-           or a payload is being read (self._remaining >= 0); else False.
-        """
-        raise NotImplementedError("step 06_streaming: write in_frame")
-
     def _read_header(self, view: memoryview, events: list[Event]) -> memoryview:
         """Take header bytes from the front of `view`; return what is left of it.
 

@@ -87,10 +87,6 @@ class FrameDecoder:
                 self._remaining = -1
         return events
 
-    def in_frame(self) -> bool:
-        """True between a frame's first byte and its last."""
-        return bool(self._header) or self._remaining >= 0
-
     def _read_header(self, view: memoryview, events: list[Event]) -> memoryview:
         needed = HEADER.size - len(self._header)
         self._header += view[:needed]
