@@ -15,13 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from grader.layout import CHECKS, known_steps
 from grader.timing import CHECK_SECONDS
-
-CHECKS = Path(__file__).with_name("checks")
-
-
-def known_steps() -> list[str]:
-    return sorted(path.stem.removeprefix("check_") for path in CHECKS.glob("check_*.py"))
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,11 +31,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     # twice as many workers as cores keeps the cores busy.
     parser.add_argument("--jobs", type=int, default=2 * (os.cpu_count() or 1), metavar="N",
                         help="grade up to N steps at once (default: twice the cores)")
+    parser.add_argument("--extra-checks", type=Path, metavar="DIR",
+                        help="also run the check_*.py modules in DIR (an instructor's private "
+                             "checks); their points count")
+    parser.add_argument("--results-fd", type=int, metavar="FD", help=argparse.SUPPRESS)
+    parser.add_argument("--list-checks", action="store_true",
+                        help="print the checks that would run, one JSON line each, and run none")
     args = parser.parse_args(argv)
     unknown = [step for step in args.steps if step not in known_steps()]
     if unknown:
         parser.error(f"unknown step {', '.join(unknown)}; the steps are {', '.join(known_steps())}")
-    if not args.submission.is_dir():
+    if args.extra_checks and not sorted(args.extra_checks.glob("check_*.py")):
+        parser.error(f"no check_*.py modules in {args.extra_checks}")
+    if not args.submission.is_dir() and not args.list_checks:
         parser.error(f"no folder {args.submission}: give the folder that holds the step folders")
     return args
 
@@ -54,11 +57,21 @@ def parallel_arguments(steps: int, jobs: int) -> list[str]:
     return ["-p", "xdist.plugin", "-n", str(workers), "--dist", "loadfile"]
 
 
-def pytest_arguments(args: argparse.Namespace) -> list[str]:
+def check_modules(args: argparse.Namespace) -> list[Path]:
     steps = args.steps or known_steps()
+    modules = [CHECKS / f"check_{step}.py" for step in steps]
+    if args.extra_checks:
+        modules += [module for module in sorted(args.extra_checks.resolve().glob("check_*.py"))
+                    if any(module.stem.startswith(f"check_{step}") for step in steps)]
+    return modules
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    modules = check_modules(args)
+    listing = ["--list-checks", "-p", "no:xdist"] if args.list_checks else []
     return [
-        *parallel_arguments(len(steps), args.jobs),
-        *(str(CHECKS / f"check_{step}.py") for step in steps),
+        *([] if args.list_checks else parallel_arguments(len(modules), args.jobs)),
+        *map(str, modules),
         "-c", str(Path(__file__).with_name("grade.ini")),
         "--rootdir", str(CHECKS),
         "-p", "grader.plugin",
@@ -66,7 +79,12 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         "-p", "no:cacheprovider",
         "--submission", str(args.submission.resolve()),
         f"--timeout={CHECK_SECONDS}",
+        # Extra checks may share a module name with the kit's own.
+        "--import-mode=importlib",
         *(["--grade-json", str(args.json)] if args.json else []),
+        *(["--results-fd", str(args.results_fd)] if args.results_fd is not None else []),
+        *(["--extra-checks", str(args.extra_checks.resolve())] if args.extra_checks else []),
+        *listing,
     ]
 
 
@@ -76,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     # (a student's machine may hold any pytest plugin) stays out of grading.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     status = pytest.main(pytest_arguments(args))
+    if args.list_checks:
+        return 0 if status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) else 2
     return 0 if status == pytest.ExitCode.OK else int(status)
 
 

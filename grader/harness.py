@@ -21,6 +21,7 @@ from grader.diagnosis import (
     NotStarted,
     describe_blocked,
     location_from_event,
+    shown_path,
     where_blocked,
 )
 from grader.peers import LOOPBACK, FakeConnection, FakeServer, Peer
@@ -46,8 +47,18 @@ class Harness:
                 where=[str(self.step_dir)],
                 hint="keep the file names of the exercise: the grader runs them by name"))
         program = StudentProgram(path, list(args), self.step_dir, self.workdir)
+        try:
+            program.start()
+        except OSError as error:
+            # EAGAIN: the processes of this run are at their cap, most likely
+            # because something the student started keeps forking.
+            raise CheckFailed(Diagnosis(
+                happened=f"the grader could not start your {script}: {error.strerror}",
+                expected="room to start your program: earlier programs of yours had ended",
+                where=[shown_path(str(path))],
+                hint="a program that calls fork() (or starts processes or threads) in a loop "
+                     "runs into the limit on processes; start only what you need")) from None
         self.programs.append(program)
-        program.start()
         return program
 
     def start_server(self, *args: str, one_shot: bool = False) -> Server:

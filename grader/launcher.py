@@ -101,6 +101,7 @@ def _install_socket_tracking() -> None:
         real_init(self, *args, **kwargs)
         kind = "stream" if self.type == socket.SOCK_STREAM else "datagram"  # or "listening"
         record = _SocketRecord(_origin_from_frame(sys._getframe(1)), kind)
+        _emit("socket_created", origin=record.origin, kind=kind)
         def collected(_ref: object, record: _SocketRecord = record) -> None:
             _socket_collected(record)
 

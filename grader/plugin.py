@@ -14,15 +14,18 @@ each decorated with `@check(points=..., program=...)`. This plugin
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from collections.abc import Callable, Generator, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
-from grader.containment import become_subreaper
+from grader.containment import become_subreaper, seal_from_students
 from grader.diagnosis import CheckFailed, Diagnosis, NotStarted, StepBlocked
 from grader.harness import Harness
 from grader.report import CheckResult, Scoreboard, write_gradescope_json
@@ -43,11 +46,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("grader")
     group.addoption("--submission", default="exercises", help="the tree of step folders to grade")
     group.addoption("--grade-json", default=None, help="write Gradescope results.json here")
+    group.addoption("--results-fd", type=int, default=None,
+                    help="also write every check's result, as JSON, to this inherited descriptor")
+    group.addoption("--extra-checks", default=None,
+                    help="a folder of the instructor's private checks, marked as extra")
+    group.addoption("--list-checks", action="store_true",
+                    help="print the checks that would run, as JSON lines, and run none")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(points, program, gate): a graded check")
     become_subreaper()  # in each process that runs checks, xdist workers included
+    if os.environ.get("GRADER_SEALED") == "1":
+        seal_from_students()
     scoreboard = Scoreboard(Path(config.getoption("--submission")).resolve())
     config.stash[_SCOREBOARD] = scoreboard
     config.pluginmanager.register(ResultCollector(scoreboard), "grader-results")
@@ -70,6 +81,26 @@ def _marker(item: pytest.Item) -> dict[str, Any]:
 
 def _check_name(item: pytest.Item) -> str:
     return str(_marker(item).get("name") or item.name.removeprefix("check_").replace("_", " "))
+
+
+def _is_extra(item: pytest.Item) -> bool:
+    extra = item.config.getoption("--extra-checks")
+    return bool(extra) and Path(str(item.path)).resolve().is_relative_to(Path(extra).resolve())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The catalogue lets a batch know every check's points even when a run
+    # loses some (a submission that kills the grading process, say).
+    if not config.getoption("--list-checks"):
+        return
+    entries = [{"step": _step_of(item), "name": _check_name(item),
+                "max_points": _marker(item)["points"], "extra": _is_extra(item)}
+               for item in items]
+    items.clear()
+    try:
+        print("\n".join(map(json.dumps, entries)), flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 # -- 2. running a check ------------------------------------------------------
@@ -104,7 +135,8 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
     marker = _marker(item)
     scoreboard = item.config.stash[_SCOREBOARD]
     step, program = _step_of(item), marker["program"]
-    result = CheckResult(step=step, name=_check_name(item), max_points=marker["points"])
+    result = CheckResult(step=step, name=_check_name(item), max_points=marker["points"],
+                         extra=_is_extra(item))
     error = call.excinfo.value if call.excinfo else None
     if error is None and report.passed:
         result.points = marker["points"]
@@ -153,6 +185,15 @@ class ResultCollector:
 
     def __init__(self, scoreboard: Scoreboard) -> None:
         self.scoreboard = scoreboard
+        self.unloadable: list[str] = []  # check modules that failed to import
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # Under pytest-xdist a module that fails to import would otherwise just
+        # vanish from the scoreboard, its points with it.
+        if report.failed:
+            module = re.search(r"'([^']+\.py)'", report.longreprtext)
+            name = report.nodeid or (module.group(1) if module else "a check module")
+            self.unloadable.append(f"{name}: {_one_line(report)}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
@@ -165,7 +206,7 @@ def _broken_connection(item: pytest.Item) -> Diagnosis | None:
     return harness.explain_broken_connection() if isinstance(harness, Harness) else None
 
 
-def _one_line(report: pytest.TestReport) -> str:
+def _one_line(report: pytest.TestReport | pytest.CollectReport) -> str:
     text = str(report.longrepr).strip().splitlines()
     return text[-1] if text else "unknown error"
 
@@ -178,12 +219,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
         return  # a pytest-xdist worker: the main process reports for all
+    if config.getoption("--list-checks"):
+        return
     scoreboard = config.stash[_SCOREBOARD]
     json_path = config.getoption("--grade-json")
     if json_path:
         write_gradescope_json(scoreboard, Path(json_path))
+    results_fd = config.getoption("--results-fd")
+    if results_fd is not None:
+        with os.fdopen(results_fd, "w") as stream:
+            json.dump([asdict(result) for result in scoreboard.results], stream)
+    collector = config.pluginmanager.get_plugin("grader-results")
+    unloadable = collector.unloadable if isinstance(collector, ResultCollector) else []
+    if unloadable:
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
     try:
         print("\n".join(scoreboard.render()), flush=True)
+        for problem in unloadable:
+            print(f"grader error: a check module could not be loaded, its points are missing: "
+                  f"{problem}", flush=True)
     except BrokenPipeError:
         # The reader went away (`| head`): the results file is written already.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

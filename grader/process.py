@@ -32,6 +32,7 @@ POLL_SECONDS = 0.01
 # hurts the machine or the other checks running beside it.
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # address space: threads' stacks count too
 CPU_LIMIT_SECONDS = 30
+OPEN_FILES_LIMIT = 256  # the busiest check holds ~25 connections; a leak meets the wall
 
 
 def _limit_child() -> None:
@@ -40,6 +41,7 @@ def _limit_child() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_SECONDS, CPU_LIMIT_SECONDS))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
 
 
 @dataclass

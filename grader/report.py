@@ -10,6 +10,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.diagnosis import Diagnosis, shown_path
 
@@ -24,6 +25,7 @@ class CheckResult:
     points: int = 0
     status: str = "failed"  # passed, failed, not started, not run, skipped
     diagnosis: Diagnosis | None = None
+    extra: bool = False  # one of the instructor's private checks
 
     @property
     def passed(self) -> bool:
@@ -34,7 +36,11 @@ class CheckResult:
 
     @classmethod
     def from_json(cls, text: str) -> CheckResult:
-        fields = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> CheckResult:
+        fields = dict(fields)
         diagnosis = fields.pop("diagnosis")
         return cls(**fields, diagnosis=Diagnosis(**diagnosis) if diagnosis else None)
 
@@ -128,7 +134,7 @@ def gradescope_results(scoreboard: Scoreboard) -> dict[str, object]:
     tests = []
     for result in scoreboard.results:
         tests.append({
-            "name": f"{result.step}: {result.name}",
+            "name": f"{'extra: ' if result.extra else ''}{result.step}: {result.name}",
             "score": result.points,
             "max_score": result.max_points,
             "status": "passed" if result.passed else "failed",

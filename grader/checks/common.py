@@ -21,6 +21,13 @@ ECHO_HINT = "the server must send back exactly the bytes it received"
 
 def expect_unclosed_none(harness: Harness, run: ClientRun | Server, role: str) -> None:
     """Every socket the program created was closed by the program itself."""
+    if not run.program.events("socket_created"):
+        # Nothing to close is not the same as closing it.
+        raise CheckFailed(Diagnosis(
+            happened=f"your {role} never created a socket, so it could not be seen closing one",
+            expected="it creates its socket(s), uses them, and closes every one",
+            where=[run.program.shown],
+            hint="make the program work first; then check that each socket is closed"))
     places = unclosed_sockets(run.program)
     if not places:
         return
