@@ -1,0 +1,1 @@
+"""Batch grading for instructors: many submissions graded, one report."""

@@ -1,0 +1,223 @@
+"""Walls around one submission's grading run, the strongest this machine offers.
+
+Layers, each used when available and each named in the report:
+
+- bubblewrap (`bwrap`): the run sees the filesystem read-only, with the other
+  students' copies, the instructor's inputs and the batch's output hidden; its
+  own copy is the one writable place besides a private /tmp. No network but
+  its own loopback; its own process tree (everything in it dies with it); no
+  capabilities, so nothing in it can reach into the grader's processes.
+- a control group per run: a cap on processes (a fork bomb stops there) and on
+  memory for the whole run, not only per process.
+- always: the grader's own per-program limits (grader/process.py: CPU time,
+  address space, open files, written-file size), a process group per run,
+  all of it killed at the end, and a wall-clock limit for the whole run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import site
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import process
+
+PROCESSES_PER_RUN = 256  # threads count too: a threaded server with 20 clients is ~21
+MEMORY_PER_RUN_BYTES = 3 * 1024**3
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+@functools.cache
+def bubblewrap() -> str | None:
+    """The bwrap binary, if present and allowed to make namespaces here."""
+    binary = shutil.which("bwrap")
+    if binary is None:
+        return None
+    trial = [binary, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net",
+             "--die-with-parent", "--cap-drop", "ALL", "true"]
+    try:
+        result = subprocess.run(trial, capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return binary if result.returncode == 0 else None
+
+
+def _own_cgroup_folder(controller: str) -> Path | None:
+    """Where this process sits in a cgroup v1 hierarchy of `controller`, if writable."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controller in controllers.split(","):
+            folder = CGROUP_ROOT / controller / path.lstrip("/")
+            return folder if os.access(folder, os.W_OK) else None
+    return None
+
+
+@dataclass
+class ControlGroups:
+    """One cgroup per controller (v1) for one run; empty where none is writable."""
+
+    name: str
+    folders: dict[str, Path] = field(default_factory=dict)
+
+    # cpu: every run gets the same weight, so a run spinning on every core
+    # (a fork bomb at its cap) leaves the runs beside it their fair share.
+    LIMITS = {"pids": ("pids.max", str(PROCESSES_PER_RUN)),
+              "memory": ("memory.limit_in_bytes", str(MEMORY_PER_RUN_BYTES)),
+              "cpu": ("cpu.shares", "1024")}
+
+    def create(self) -> None:
+        for controller, (setting, value) in self.LIMITS.items():
+            parent = _own_cgroup_folder(controller)
+            if parent is None:
+                continue
+            folder = parent / self.name
+            try:
+                folder.mkdir(exist_ok=True)
+                (folder / setting).write_text(value)
+            except OSError:
+                continue
+            self.folders[controller] = folder
+
+    def join(self) -> None:
+        """Move the calling process in (run between fork and exec)."""
+        for folder in self.folders.values():
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def kill_all_and_remove(self) -> None:
+        for folder in self.folders.values():
+            for _ in range(50):  # bounded: a fork bomb is capped, so this converges
+                pids = _pids_in(folder)
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                time.sleep(0.02)
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def _pids_in(folder: Path) -> list[int]:
+    try:
+        return [int(line) for line in (folder / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+@dataclass
+class Walls:
+    """How one run is contained: the command prefix and what to do around it."""
+
+    job_folder: Path
+    kit: Path
+    groups: ControlGroups
+    extra_checks: Path | None = None
+
+    def command(self, inner: list[str]) -> list[str]:
+        binary = bubblewrap()
+        if binary is None:
+            return inner
+        # Only what grading needs is visible, read-only: the system, Python and
+        # its packages, the grader, and the C sources it builds. Not the kit's
+        # solutions, tests or history, not the instructor's files, not the other
+        # submissions: a submission cannot read what is not there.
+        # /tmp first: what is bound below may live in it (a kit cloned into /tmp).
+        prefix = [binary, "--tmpfs", "/tmp"]
+        for path in visible_paths(self.kit, self.extra_checks):
+            prefix += ["--ro-bind", str(path), str(path)]
+        for link in SYSTEM_FOLDERS:
+            if os.path.islink(link):  # /lib64 -> usr/lib64 on merged-/usr systems
+                prefix += ["--symlink", os.readlink(link), link]
+        prefix += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm",
+                   "--bind", str(self.job_folder), str(self.job_folder),
+                   "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+                   "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                   "--chdir", str(self.kit)]
+        return [*prefix, "--", *inner]
+
+    def preexec(self) -> Callable[[], None]:
+        groups = self.groups
+        nproc_cap = _user_process_cap()
+
+        def contain() -> None:
+            # Runs in the child between fork and exec.
+            groups.join()
+            if nproc_cap is not None:
+                resource.setrlimit(resource.RLIMIT_NPROC, (nproc_cap, nproc_cap))
+        return contain
+
+
+SYSTEM_FOLDERS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"]
+
+
+def visible_paths(kit: Path, extra_checks: Path | None = None) -> list[Path]:
+    python = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent,
+              Path(site.getusersitepackages())]
+    system = [Path(folder) for folder in SYSTEM_FOLDERS if not os.path.islink(folder)]
+    wanted = [*system, *python, kit / "grader", kit / "solutions" / "01_hello" / "c",
+              *([extra_checks] if extra_checks else [])]
+    found: list[Path] = []
+    for path in sorted({path.resolve() for path in wanted if path.exists()}):
+        if not any(path.is_relative_to(parent) for parent in found):
+            found.append(path)
+    return found
+
+
+def _user_process_cap() -> int | None:
+    """RLIMIT_NPROC counts every process of the user, and does not bind root:
+    for an ordinary user, allow what they run now plus one run's worth."""
+    if os.geteuid() == 0:
+        return None
+    mine = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and entry.stat().st_uid == os.geteuid():
+                mine += 1
+        except OSError:
+            continue
+    return mine + PROCESSES_PER_RUN
+
+
+def describe(controllers: set[str]) -> str:
+    """One paragraph for the report: which walls this batch actually had
+    (`controllers`: the cgroup controllers its runs could be put in)."""
+    limits = (f"per program: CPU {process.CPU_LIMIT_SECONDS} s, memory "
+              f"{process.MEMORY_LIMIT_BYTES // 2**30} GiB, {process.OPEN_FILES_LIMIT} open files, "
+              f"{process.OUTPUT_LIMIT_BYTES // 2**20} MB per written file")
+    per_run = []
+    if "pids" in controllers:
+        per_run.append(f"{PROCESSES_PER_RUN} processes")
+    elif os.geteuid() != 0:
+        per_run.append(f"{PROCESSES_PER_RUN} more processes (RLIMIT_NPROC)")
+    if "memory" in controllers:
+        per_run.append(f"{MEMORY_PER_RUN_BYTES // 2**30} GiB of memory")
+    if "cpu" in controllers:
+        per_run.append("an equal share of the CPU")
+    run_limits = f"; per submission: {', '.join(per_run)}" if per_run else \
+        "; no per-submission process or memory cap (no writable control group)"
+    if bubblewrap():
+        walls = ("bubblewrap sandbox: no network but loopback; sees only the system, Python "
+                 "and the grader, read-only, and its own copy (not the other submissions, "
+                 "the kit's solutions or the instructor's files); own process tree; "
+                 "no capabilities")
+    else:
+        walls = ("no sandbox (bubblewrap not found): process groups and limits only; a "
+                 "submission can read what the grading user can read and reach the network")
+    return f"{walls}; {limits}{run_limits}"
