@@ -5,7 +5,7 @@ line, or three lines and a half. `LineBuffer` turns those pieces back into
 whole lines. It touches no socket, so it can be tested with plain bytes.
 """
 
-MAX_LINE = 64 * 1024
+MAX_LINE = 1024 * 1024
 
 
 class LineTooLong(ValueError):

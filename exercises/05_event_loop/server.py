@@ -2,34 +2,42 @@
 
 The loop is poll -> dispatch -> timers. Every socket is non-blocking and is
 touched only when the selector says it is ready, so no client can make the
-server wait. Each connection is a `Connection` kept in `key.data`.
+server wait. Each client is a `Connection` kept in `key.data`; its states
+are written down in one place, connection.py.
 
-A connection's life, written down in one place:
+Three kinds of socket wake the loop: the listener (data=None: clients to
+accept), a client (its Connection: to read or write), and the wakeup socket
+of StopSignals (SIGINT or SIGTERM: time to stop). The only timer is a tick
+every TICK_SECONDS: it drops idle clients and resumes a paused accept, so no
+turn of the loop costs time in proportion to the number of clients.
 
-    reading   lines come in, replies are queued and sent as the socket allows
-    draining  the client closed its sending side (recv gave b""): nothing more
-              is read, the replies still owed are sent
-    closed    unregistered from the selector, then closed (in that order: a
-              closed descriptor left in the selector confuses the next socket
-              that gets the same number)
-
-Interest follows the state: EVENT_READ while reading and while the output
-is below HIGH_WATER (so a client that never reads cannot make us buffer
-without end), EVENT_WRITE only while output is pending (registered all the
-time it would wake the loop for nothing, a busy loop).
+Given, to read rather than write (below the comment "Given"): shedding
+clients when the process runs out of file descriptors, shutdown on SIGINT or
+SIGTERM, and the net that keeps an error in one client's handling from
+stopping the others.
 """
 
 import argparse
+import errno
 import selectors
 import socket
+import sys
 import time
+import traceback
 
-from framing import LineBuffer, LineTooLong, encode_line
+from connection import Connection, TooMuchOutput
+from framing import LineTooLong, encode_line
+from safeguards import SpareDescriptor, StopSignals, turn_away
 
-READ_SIZE = 64 * 1024
-WRITE_SIZE = 64 * 1024  # per event: one busy client cannot starve the others
-HIGH_WATER = 256 * 1024  # pending output above which we stop reading a client
+LISTEN_BACKLOG = 511  # clients the kernel queues for us before accept() (nginx, redis)
 ACCEPT_BATCH = 64  # connections accepted per readiness event at most
+MAX_CLIENTS = 1000  # default of --max-clients
+TICK_SECONDS = 1.0  # idle clients are swept, and a paused accept resumes, this often
+SHUTDOWN_GRACE = 2.0  # seconds to send what is owed after SIGINT or SIGTERM
+# accept() failing for want of descriptors (process, system) or kernel memory, as asyncio counts
+SHORT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
+TOO_MANY_CLIENTS = b"error: too many clients\n"
+NO_DESCRIPTOR_LEFT = b"error: the server is out of file descriptors, try again later\n"
 
 
 def parse_args() -> argparse.Namespace:
@@ -38,70 +46,24 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=2000, help="port (0: any free port)")
     parser.add_argument("--idle-timeout", type=float, default=60.0,
                         help="seconds a client may stay silent before it is dropped")
+    parser.add_argument("--max-clients", type=int, default=MAX_CLIENTS,
+                        help="clients served at once; the next one is turned away")
     return parser.parse_args()
-
-
-class Connection:
-    """One client: its socket, what it sent that is not yet a line, what we owe it."""
-
-    def __init__(self, sock: socket.socket, address: tuple[str, int]) -> None:
-        self.sock = sock
-        self.address = address
-        self.lines = LineBuffer()
-        self.outbox = bytearray()
-        self.draining = False
-        self.events = selectors.EVENT_READ
-        self.last_active = time.monotonic()
-
-    def read(self) -> None:
-        """Read what is there; queue a reply for every complete line.
-
-        1. data = self.sock.recv(READ_SIZE); on BlockingIOError just return.
-        2. self.last_active = time.monotonic().
-        3. If data is b"": the client is done sending: self.draining = True; return.
-        4. For every line self.lines.feed(data) returns: self.outbox += encode_line(line).
-        """
-        raise NotImplementedError("step 05_event_loop: write read")
-
-    def write(self) -> None:
-        """Send as much pending output as the socket takes now; keep the rest.
-
-        1. If self.outbox is empty, return.
-        2. sent = self.sock.send(self.outbox[:WRITE_SIZE]): send(), never sendall().
-        3. On BlockingIOError return: the socket is full, EVENT_WRITE will come.
-        4. del self.outbox[:sent]: keep only what was not sent.
-        """
-        raise NotImplementedError("step 05_event_loop: write write")
-
-    def wanted_events(self) -> int:
-        """The selector events this connection needs now.
-
-        1. Start from events = 0.
-        2. Add selectors.EVENT_READ if not draining and len(self.outbox) < HIGH_WATER.
-        3. Add selectors.EVENT_WRITE only if self.outbox is not empty.
-        4. Return events.
-        """
-        raise NotImplementedError("step 05_event_loop: write wanted_events")
-
-    def finished(self) -> bool:
-        """True when this connection can be closed.
-
-        1. Return True if self.draining and nothing is left in self.outbox.
-        """
-        raise NotImplementedError("step 05_event_loop: write finished")
 
 
 class EventLoopServer:
     """The listening socket and every connection, driven by one selector."""
 
-    def __init__(self, host: str, port: int, idle_timeout: float) -> None:
-        """Make the listening socket and the selector.
+    def __init__(self, host: str, port: int, idle_timeout: float, max_clients: int) -> None:
+        """Make the listening socket, the selector and the safeguards.
 
-        1. Keep idle_timeout; self.selector = selectors.DefaultSelector().
-        2. self.listener: a TCP socket, SO_REUSEADDR, bind((host, port)), listen(128).
-        3. self.listener.setblocking(False).
-        4. self.selector.register(self.listener, selectors.EVENT_READ, data=None).
-        5. self.connections = set(): every open Connection.
+        1. Keep idle_timeout and max_clients; self.selector = selectors.DefaultSelector().
+        2. self.listener: a TCP socket, SO_REUSEADDR, bind((host, port)),
+           listen(LISTEN_BACKLOG), then setblocking(False).
+        3. self.selector.register(self.listener, selectors.EVENT_READ, data=None).
+        4. self.accepting = True; self.connections = set(): every open Connection.
+        5. self.next_tick = time.monotonic() + TICK_SECONDS.
+        6. self.spare = SpareDescriptor(); self.stop = StopSignals(self.selector) (given).
         """
         raise NotImplementedError("step 05_event_loop: write __init__")
 
@@ -110,32 +72,47 @@ class EventLoopServer:
         return int(self.listener.getsockname()[1])
 
     def serve_forever(self) -> None:
-        """The event loop: poll, dispatch, timers, forever.
+        """Serve until SIGINT or SIGTERM, then shut down within SHUTDOWN_GRACE.
 
-        1. Loop: self.selector.select(timeout=self._seconds_to_next_timeout()).
-        2. For each (key, mask): if key.data is None, self._accept_waiting_clients().
-        3. Otherwise self._service(key.data, mask): key.data is that client's Connection.
-        4. After each round: self._drop_idle_clients().
+        1. While not self.stop.requested:
+           self._serve_ready_sockets(self._seconds_to_next_tick()), then self._tick_when_due().
+        2. Then self._shut_down() (given).
         """
         raise NotImplementedError("step 05_event_loop: write serve_forever")
 
     def close(self) -> None:
-        """Close every connection, the listener and the selector.
+        """Close every connection, the listener, the safeguards and the selector.
 
         1. self._close() each connection (loop over list(self.connections)).
-        2. Unregister the listener from the selector, then close() it.
-        3. self.selector.close().
+        2. If self.accepting: unregister the listener and set self.accepting = False.
+        3. self.listener.close(); self.stop.close(); self.spare.release().
+        4. self.selector.close().
         """
         raise NotImplementedError("step 05_event_loop: write close")
+
+    def _serve_ready_sockets(self, timeout: float | None) -> None:
+        """One turn of the loop: wait up to timeout, then serve every ready socket.
+
+        1. For each (key, mask) in self.selector.select(timeout):
+        2. if key.data is None (the listener): self._accept_waiting_clients();
+        3. elif key.data is self.stop (a signal woke us): self.stop.clear_wakeup();
+        4. else: self._service_isolated(key.data, mask): key.data is that client's Connection.
+        """
+        raise NotImplementedError("step 05_event_loop: write _serve_ready_sockets")
 
     def _accept_waiting_clients(self) -> None:
         """Accept the clients waiting in the listener's queue.
 
         1. Up to ACCEPT_BATCH times: sock, address = self.listener.accept().
         2. On BlockingIOError (none left), InterruptedError or ConnectionAbortedError: return.
-        3. sock.setblocking(False); conn = Connection(sock, address);
-           add conn to self.connections.
-        4. self.selector.register(sock, conn.events, data=conn).
+        3. On another OSError: if its errno is in SHORT_OF_RESOURCES,
+           self._shed_waiting_clients() (given) and return; otherwise continue
+           (on Linux, a waiting client's network error shows up here: skip it).
+        4. If len(self.connections) >= self.max_clients:
+           turn_away(sock, TOO_MANY_CLIENTS) and continue with the next one.
+        5. sock.setblocking(False); sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1).
+        6. conn = Connection(sock, address); add it to self.connections;
+           self.selector.register(sock, conn.events, data=conn).
         """
         # A bounded batch: a flood of connections cannot keep us from the others.
         raise NotImplementedError("step 05_event_loop: write _accept_waiting_clients")
@@ -145,7 +122,8 @@ class EventLoopServer:
 
         1. If mask & selectors.EVENT_READ: conn.read(); then conn.write() in any case.
         2. except LineTooLong as error: self._refuse(conn, f"error: {error}"); return.
-        3. except OSError (reset, broken pipe): self._close(conn); return.
+        3. except (OSError, TooMuchOutput) (reset, broken pipe, not reading):
+           self._close(conn); return.
         4. If conn.finished(): self._close(conn); return.
         5. wanted = conn.wanted_events(); if it differs from conn.events, set
            conn.events = wanted and self.selector.modify(conn.sock, wanted, data=conn).
@@ -169,35 +147,108 @@ class EventLoopServer:
         """
         raise NotImplementedError("step 05_event_loop: write _close")
 
-    def _seconds_to_next_timeout(self) -> float | None:
-        """How long select() may sleep before a client is due to be dropped.
+    def _seconds_to_next_tick(self) -> float | None:
+        """How long select() may sleep before the next tick is due.
 
-        1. With no connections, return None: sleep until something happens.
-        2. Find the oldest last_active among self.connections.
-        3. Return oldest + self.idle_timeout - time.monotonic(), but never below 0.0.
+        1. If self.accepting and there are no connections, return None: nothing can
+           time out, so sleep until something happens.
+        2. Otherwise return self.next_tick - time.monotonic(), but never below 0.0.
         """
-        raise NotImplementedError("step 05_event_loop: write _seconds_to_next_timeout")
+        raise NotImplementedError("step 05_event_loop: write _seconds_to_next_tick")
 
-    def _drop_idle_clients(self) -> None:
+    def _tick_when_due(self) -> None:
+        """Once every TICK_SECONDS: sweep idle clients, resume a paused accept.
+
+        1. now = time.monotonic(); if now < self.next_tick, return: not yet.
+        2. self.next_tick = now + TICK_SECONDS.
+        3. self._drop_idle_clients(now).
+        4. If not self.accepting: self._resume_accepting() (given).
+        """
+        raise NotImplementedError("step 05_event_loop: write _tick_when_due")
+
+    def _drop_idle_clients(self, now: float) -> None:
         """Close the clients silent for idle_timeout or more.
 
-        1. deadline = time.monotonic() - self.idle_timeout.
+        1. deadline = now - self.idle_timeout.
         2. self._close() every connection whose last_active <= deadline
            (loop over a copy: closing changes the set).
         """
         raise NotImplementedError("step 05_event_loop: write _drop_idle_clients")
 
+    # Given: read these, you do not write them.
+
+    def _service_isolated(self, conn: Connection, mask: int) -> None:
+        """_service, with a net: an error in one client's handling drops that client only."""
+        try:
+            self._service(conn, mask)
+        except Exception:
+            print(f"dropped client {conn.address} after an error in its handling:",
+                  file=sys.stderr, flush=True)
+            traceback.print_exc()
+            self._forget(conn)
+
+    def _forget(self, conn: Connection) -> None:
+        """Close a connection in whatever state an error left it."""
+        try:
+            self.selector.unregister(conn.sock)
+        except (KeyError, ValueError):
+            pass  # the error came after it was unregistered
+        conn.sock.close()
+        self.connections.discard(conn)
+
+    def _shed_waiting_clients(self) -> None:
+        """Out of file descriptors: turn the waiting clients away, then pause accepting.
+
+        The spare descriptor, released, is the one each waiting client is
+        accepted with, told why, and closed. Then the listener leaves the
+        selector for a whole tick: while no descriptor is free, it would only
+        wake us for nothing.
+        """
+        self.spare.release()
+        try:
+            for _ in range(ACCEPT_BATCH):
+                sock, _address = self.listener.accept()
+                turn_away(sock, NO_DESCRIPTOR_LEFT)
+        except OSError:
+            pass  # nobody left waiting, or still no descriptor free
+        finally:
+            self.spare.reserve()
+        self._pause_accepting()
+
+    def _pause_accepting(self) -> None:
+        if self.accepting:
+            self.selector.unregister(self.listener)
+            self.accepting = False
+            self.next_tick = time.monotonic() + TICK_SECONDS  # a whole tick before we retry
+
+    def _resume_accepting(self) -> None:
+        self.selector.register(self.listener, selectors.EVENT_READ, data=None)
+        self.accepting = True
+
+    def _shut_down(self) -> None:
+        """Stop accepting and reading; send what is owed, for SHUTDOWN_GRACE at most."""
+        self._pause_accepting()
+        self.listener.close()  # a new client is refused now rather than left in the queue
+        for conn in list(self.connections):
+            conn.draining = True
+            # As if ready to write: sends what it can now, closes it if nothing
+            # is owed, or else leaves it registered for EVENT_WRITE alone.
+            self._service_isolated(conn, selectors.EVENT_WRITE)
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        while self.connections and (left := deadline - time.monotonic()) > 0:
+            self._serve_ready_sockets(left)
+        # close() drops whatever is still owed after the grace.
+
 
 def main() -> None:
     args = parse_args()
-    server = EventLoopServer(args.host, args.port, args.idle_timeout)
+    server = EventLoopServer(args.host, args.port, args.idle_timeout, args.max_clients)
     print(f"listening on {args.host}:{server.port}", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
-        print("server stopped", flush=True)
     finally:
         server.close()
+    print("server stopped", flush=True)
 
 
 if __name__ == "__main__":

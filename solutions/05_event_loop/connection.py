@@ -1,0 +1,100 @@
+"""One client of the event-loop server: its buffers, its state, and their limits.
+
+This file owns a connection's state; `server.py` drives it. A connection's
+life, written down in one place:
+
+    reading   lines come in, replies are queued and sent as the socket allows
+    paused    HIGH_WATER bytes or more of replies wait for a client that reads
+              slowly: nothing is read until fewer than LOW_WATER are left
+    draining  the client closed its sending side (recv gave b""), or the
+              server is shutting down: nothing more is read, the replies
+              still owed are sent
+    closed    unregistered from the selector, then closed (in that order: a
+              closed descriptor left in the selector confuses the next socket
+              that gets the same number)
+
+    reading  -> paused     pending output reached HIGH_WATER
+    paused   -> reading    pending output fell below LOW_WATER
+    reading or paused -> draining   recv gave b"", or the server stops
+    draining -> closed     every reply owed is sent
+    any      -> closed     reset or broken pipe, a line longer than MAX_LINE,
+                           pending output past OUTPUT_LIMIT, silent for the
+                           idle timeout, or an error in its handling
+
+Interest follows the state: EVENT_READ only while reading, EVENT_WRITE only
+while output is pending (registered all the time it would wake the loop for
+nothing, a busy loop).
+"""
+
+import selectors
+import socket
+import time
+
+from framing import LineBuffer, encode_line
+
+READ_SIZE = 64 * 1024  # one recv per event: a busy client cannot starve the others
+WRITE_SIZE = 64 * 1024  # one send of at most this per event, for the same reason
+HIGH_WATER = 256 * 1024  # pending output at which we stop reading a client...
+LOW_WATER = 128 * 1024  # ...until it falls below this (half, as in Netty)
+OUTPUT_LIMIT = 2 * 1024 * 1024  # pending output past this drops the client
+
+
+class TooMuchOutput(Exception):
+    """More replies wait for a client than OUTPUT_LIMIT allows: it is not reading them."""
+
+
+class Connection:
+    """One client: its socket, what it sent that is not yet a line, what we owe it."""
+
+    def __init__(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        self.sock = sock
+        self.address = address
+        self.lines = LineBuffer()
+        self.outbox = bytearray()
+        self.paused = False
+        self.draining = False
+        self.events = selectors.EVENT_READ
+        self.last_active = time.monotonic()
+
+    def read(self) -> None:
+        """Read what is there; queue a reply for every complete line."""
+        try:
+            data = self.sock.recv(READ_SIZE)
+        except BlockingIOError:
+            return  # a readiness report can be stale: nothing to read after all
+        self.last_active = time.monotonic()
+        if not data:
+            self.draining = True
+            return
+        for line in self.lines.feed(data):
+            self.outbox += encode_line(line)
+        if len(self.outbox) > OUTPUT_LIMIT:
+            raise TooMuchOutput(f"{len(self.outbox)} bytes of replies wait for {self.address}")
+
+    def write(self) -> None:
+        """Send as much pending output as the socket takes now; keep the rest."""
+        if not self.outbox:
+            return
+        try:
+            sent = self.sock.send(self.outbox[:WRITE_SIZE])
+        except BlockingIOError:
+            return  # the socket's buffer is full: EVENT_WRITE will say when to go on
+        del self.outbox[:sent]
+        self.last_active = time.monotonic()  # a client taking its replies is not idle
+
+    def wanted_events(self) -> int:
+        """The selector events this connection needs now; pauses and resumes reading."""
+        pending = len(self.outbox)
+        # Two marks, not one: with a single mark, a slow reader would flip us
+        # between reading and not reading at every send (and a modify() each time).
+        if pending >= HIGH_WATER:
+            self.paused = True
+        elif pending < LOW_WATER:
+            self.paused = False
+        events = selectors.EVENT_WRITE if pending else 0
+        if not (self.draining or self.paused):
+            events |= selectors.EVENT_READ
+        return events
+
+    def finished(self) -> bool:
+        return self.draining and not self.outbox
