@@ -47,7 +47,7 @@ class CheckResult:
     def explanation(self) -> list[str]:
         if self.status == "not started":
             return ["not started yet: the program still raises NotImplementedError"]
-        if self.status in ("not run", "skipped") and self.diagnosis:
+        if self.status in ("not run", "skipped", "not graded") and self.diagnosis:
             return [self.diagnosis.happened]
         return self.diagnosis.lines() if self.diagnosis else []
 

@@ -196,15 +196,12 @@ def test_hostile_submissions_leave_the_correct_ones_full_marks(
         assert {step: int(row[step]) for step in STEPS} == FULL, row
 
 
-def test_a_hostile_submission_keeps_its_untouched_step_unless_it_hits_its_own_grading(
+def test_a_hostile_submission_keeps_the_steps_it_did_not_touch(
         graded_class: dict[str, dict[str, str]]) -> None:
-    # Three attacks may cost their own submission more: killing a grading
-    # process costs the checks it was running; a fork bomb fills the
-    # submission's process cap, so checks beside it may not start; writing into
-    # every descriptor it can see hits its own other programs too.
-    attacks_itself = ("kills-its-parent", "fork-bomb", "forges-results")
-    spared = [student for student in HOSTILE if student not in attacks_itself]
-    lost = {student: graded_class[student]["02_timeouts"] for student in spared
+    # Each step is graded behind walls of its own: a fork bomb at the process
+    # cap, a killed grading process or writes into every descriptor in sight
+    # stay within the step that did it.
+    lost = {student: graded_class[student]["02_timeouts"] for student in HOSTILE
             if graded_class[student]["02_timeouts"] != str(FULL["02_timeouts"])}
     assert not lost, lost
 

@@ -32,7 +32,7 @@ from grader.layout import known_steps
 
 KIT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_TIME_LIMIT = 300.0  # a submission hanging everywhere takes ~15 s; a correct one ~7 s
-STEP_JOBS = 4  # steps graded at once inside one submission: they mostly wait
+STEP_JOBS = 2  # steps of one submission at once: about half a core, so --jobs scales
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

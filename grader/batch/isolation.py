@@ -1,17 +1,19 @@
-"""Walls around one submission's grading run, the strongest this machine offers.
+"""Walls around one grading run (one step of one submission), the strongest
+this machine offers.
 
 Layers, each used when available and each named in the report:
 
-- bubblewrap (`bwrap`): the run sees the filesystem read-only, with the other
-  students' copies, the instructor's inputs and the batch's output hidden; its
-  own copy is the one writable place besides a private /tmp. No network but
-  its own loopback; its own process tree (everything in it dies with it); no
-  capabilities, so nothing in it can reach into the grader's processes.
-- a control group per run: a cap on processes (a fork bomb stops there) and on
-  memory for the whole run, not only per process.
+- bubblewrap (`bwrap`): the run sees, read-only, only the system, Python and
+  the grader, plus the submission's own copy; not the other students' work,
+  the kit's solutions or the instructor's files. A private /tmp is its one
+  writable place. No network but its own loopback; its own process tree
+  (everything in it dies with it); no capabilities, so nothing in it can reach
+  into the sealed grading process.
+- a control group per run: a cap on processes (a fork bomb stops there), on
+  memory, and an equal share of the CPU.
 - always: the grader's own per-program limits (grader/process.py: CPU time,
   address space, open files, written-file size), a process group per run,
-  all of it killed at the end, and a wall-clock limit for the whole run.
+  all of it killed at the end, and a wall-clock limit for the whole submission.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pathlib import Path
 from grader import process
 
 PROCESSES_PER_RUN = 256  # threads count too: a threaded server with 20 clients is ~21
-MEMORY_PER_RUN_BYTES = 3 * 1024**3
+MEMORY_PER_RUN_BYTES = 2 * 1024**3  # a program may use 1 GiB; a run holds a few
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -146,7 +148,8 @@ class Walls:
             if os.path.islink(link):  # /lib64 -> usr/lib64 on merged-/usr systems
                 prefix += ["--symlink", os.readlink(link), link]
         prefix += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm",
-                   "--bind", str(self.job_folder), str(self.job_folder),
+                   # Read-only: one step's programs cannot rewrite another's files.
+                   "--ro-bind", str(self.job_folder), str(self.job_folder),
                    "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                    "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                    "--chdir", str(self.kit)]
@@ -210,11 +213,11 @@ def describe(controllers: set[str]) -> str:
         per_run.append(f"{MEMORY_PER_RUN_BYTES // 2**30} GiB of memory")
     if "cpu" in controllers:
         per_run.append("an equal share of the CPU")
-    run_limits = f"; per submission: {', '.join(per_run)}" if per_run else \
-        "; no per-submission process or memory cap (no writable control group)"
+    run_limits = f"; per step of a submission: {', '.join(per_run)}" if per_run else \
+        "; no process or memory cap per step (no writable control group)"
     if bubblewrap():
-        walls = ("bubblewrap sandbox: no network but loopback; sees only the system, Python "
-                 "and the grader, read-only, and its own copy (not the other submissions, "
+        walls = ("bubblewrap sandbox: no network but loopback; sees, read-only, only the "
+                 "system, Python, the grader and its own copy (not the other submissions, "
                  "the kit's solutions or the instructor's files); own process tree; "
                  "no capabilities")
     else:

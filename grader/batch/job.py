@@ -1,8 +1,11 @@
-"""Grading one submission: copy it, run the grader on it behind walls, keep the result.
+"""Grading one submission: copy it, grade each step behind walls of its own, keep the result.
 
-The outcome is written last and atomically (`DIR/<student>/state.json`), after
-results.json and feedback.txt: a submission whose state file matches its
-fingerprint is done, so an interrupted batch resumes where it stopped.
+Each step is a grading run of its own (`python -m grader STEP`), in its own
+sandbox and control group, several at once: whatever one step's programs do,
+the other steps are graded as if it were not there. The outcome is written
+last and atomically (`DIR/<student>/state.json`), after results.json and
+feedback.txt: a submission whose state file matches its fingerprint is done,
+so an interrupted batch resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,7 @@ from grader.batch.files import tree_digest, write_atomically
 from grader.batch.inputs import IGNORED_NAMES, InvalidSubmission, Submission, materialise
 from grader.batch.isolation import ControlGroups, Walls
 from grader.diagnosis import Diagnosis
+from grader.layout import known_steps
 from grader.report import CheckResult, Scoreboard, gradescope_results
 
 STATE_FILE = "state.json"
@@ -130,40 +135,75 @@ def grade(submission: Submission, settings: Settings) -> Outcome:
 
 def _run(submission: Submission, root: Path, job: Path, settings: Settings,
          print_: str) -> tuple[Outcome, str]:
+    """Each step in a grading run of its own, behind walls of its own: whatever
+    one step's programs do (a fork bomb at the process cap, killing the
+    grader), the other steps are graded as if it were not there."""
     private = settings.out / submission.name
     private.mkdir(parents=True, exist_ok=True)
-    groups = ControlGroups(f"sockets-kit-{os.getpid()}-{job.name}")
+    deadline = time.monotonic() + settings.time_limit
+    # Later steps take longest (several seconds of waiting each): starting them
+    # first keeps every lane busy until the end.
+    steps = sorted(settings.steps or known_steps(), reverse=True)
+    with ThreadPoolExecutor(max_workers=settings.step_jobs) as pool:
+        runs = list(pool.map(lambda step: _run_step(step, root, job, settings, private, deadline),
+                             steps))
+    order = {(entry["step"], entry["name"]): index
+             for index, entry in enumerate(settings.catalogue)}
+    checks = sorted((check for run in runs for check in _complete(run, settings)),
+                    key=lambda check: order.get((check.step, check.name), len(order)))
+    troubled = [run for run in runs if run.status != "ok"]
+    status = next((wanted for wanted in ("timed-out", "crashed")
+                   if any(run.status == wanted for run in troubled)), "ok")
+    detail = "; ".join(f"{run.step}: {run.detail}" for run in troubled)
+    feedback = "\n".join(Scoreboard(root, checks).render()) + "\n"
+    if troubled:
+        feedback += "".join(f"\nGrading of {run.step} stopped early: {run.detail}\n"
+                            f"{run.log[-2000:]}\n" for run in troubled)
+    return Outcome(submission.name, status, detail, print_, 0.0, checks), feedback
+
+
+@dataclass
+class StepRun:
+    step: str
+    status: str  # ok, timed-out, crashed
+    detail: str
+    checks: list[CheckResult]
+    log: str  # what the grading run printed: the scoreboard, or why it stopped
+
+
+def _run_step(step: str, root: Path, job: Path, settings: Settings, private: Path,
+              deadline: float) -> StepRun:
+    groups = ControlGroups(f"sockets-kit-{os.getpid()}-{job.name}-{step}")
     groups.create()
     walls = Walls(job_folder=job, kit=settings.kit, groups=groups,
                   extra_checks=settings.extra_checks)
     # Results and output go to files outside the sandbox, through descriptors
     # only the sealed grader holds: nothing the student runs can reach them.
-    with tempfile.TemporaryFile(dir=private) as results, \
-            tempfile.TemporaryFile(dir=private) as output:
-        command = walls.command(_grader_command(root, settings, results.fileno()))
-        status, detail = _execute(command, results, output, walls, settings)
+    try:
+        with tempfile.TemporaryFile(dir=private) as results, \
+                tempfile.TemporaryFile(dir=private) as output:
+            command = walls.command(_grader_command(step, root, settings, results.fileno()))
+            status, detail = _execute(command, results, output, walls, settings, deadline)
+            results.seek(0)
+            raw_results = results.read()
+            output.seek(0)
+            log = output.read(FEEDBACK_LIMIT_BYTES).decode(errors="replace")
+    finally:
         groups.kill_all_and_remove()
-        results.seek(0)
-        raw_results = results.read()
-        output.seek(0)
-        feedback = output.read(FEEDBACK_LIMIT_BYTES).decode(errors="replace")
     checks = _parse_results(raw_results)
     if status == "ok" and checks is None:
         status, detail = "crashed", "the grading run ended without results"
-    checks = _complete(checks or [], settings, status)
-    if status != "ok":
-        feedback += f"\nGrading stopped early: {detail}\n"
-    return Outcome(submission.name, status, detail, print_, 0.0, checks), feedback
+    return StepRun(step, status, detail, checks or [], log)
 
 
-def _grader_command(root: Path, settings: Settings, results_fd: int) -> list[str]:
-    return [sys.executable, "-m", "grader", *settings.steps, "--submission", str(root),
-            "--jobs", str(settings.step_jobs), "--results-fd", str(results_fd),
+def _grader_command(step: str, root: Path, settings: Settings, results_fd: int) -> list[str]:
+    return [sys.executable, "-m", "grader", step, "--submission", str(root), "--jobs", "1",
+            "--results-fd", str(results_fd),
             *(["--extra-checks", str(settings.extra_checks)] if settings.extra_checks else [])]
 
 
 def _execute(command: list[str], results: Any, output: Any, walls: Walls,
-             settings: Settings) -> tuple[str, str]:
+             settings: Settings, deadline: float) -> tuple[str, str]:
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
         "HOME": "/tmp", "GRADER_SEALED": "1", "PYTHONDONTWRITEBYTECODE": "1",
@@ -174,7 +214,6 @@ def _execute(command: list[str], results: Any, output: Any, walls: Walls,
         command, cwd=settings.kit, env=environment, stdin=subprocess.DEVNULL, stdout=output,
         stderr=subprocess.STDOUT, pass_fds=(results.fileno(),), start_new_session=True,
         preexec_fn=walls.preexec())
-    deadline = time.monotonic() + settings.time_limit
     try:
         while child.poll() is None:
             if STOP.is_set():
@@ -207,16 +246,17 @@ def _parse_results(raw: bytes) -> list[CheckResult] | None:
         return None
 
 
-def _complete(checks: list[CheckResult], settings: Settings, status: str) -> list[CheckResult]:
-    """Every check of the catalogue, once: a check the run lost scores 0, with why."""
+def _complete(run: StepRun, settings: Settings) -> list[CheckResult]:
+    """Every check of the step, once: a check the run lost scores 0, with why."""
     reason = {
         "timed-out": f"not graded: the whole submission ran past {settings.time_limit:.0f} s",
-        "crashed": "not graded: the grading run stopped (something in your program may have "
-                   "killed a process of the grader)",
-    }.get(status, "not graded: a process of your program stopped the grader during this check")
-    seen = {(check.step, check.name) for check in checks}
-    lost = _unrun(settings, reason, skip=seen)
-    return checks + lost
+        "crashed": "not graded: the grading of this step stopped (something in your program "
+                   "may have killed a process of the grader)",
+    }.get(run.status, "not graded: a process of your program stopped the grader during "
+                      "this check")
+    seen = {(check.step, check.name) for check in run.checks}
+    lost = [check for check in _unrun(settings, reason, skip=seen) if check.step == run.step]
+    return run.checks + lost
 
 
 def _unrun(settings: Settings, reason: str,
