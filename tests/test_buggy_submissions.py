@@ -263,11 +263,11 @@ MORE_CLASSIC_MISTAKES = [
              fails={"server sends all it owes after the client stops sending": [
                  "differing from what it was sent", "send every reply still in its outbox"]}),
     Mutation("one slow client stalls all: a blocking sendall", "05_event_loop", "connection.py",
-             [("            sent = self.sock.send(self.outbox[:WRITE_SIZE])\n",
-               "            self.sock.setblocking(True)\n"
-               "            self.sock.sendall(self.outbox)\n"
-               "            self.sock.setblocking(False)\n"
-               "            sent = len(self.outbox)\n")],
+             [("                sent = self.sock.send(pending[:WRITE_SIZE])\n",
+               "                self.sock.setblocking(True)\n"
+               "                self.sock.sendall(pending)\n"
+               "                self.sock.setblocking(False)\n"
+               "                sent = len(pending)\n")],
              fails={"server is not stalled by a client that never reads": [
                         "waited", "never wait for one client's socket"],
                     "server sends all it owes after the client stops sending": BLOCKED,

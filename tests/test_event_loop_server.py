@@ -402,13 +402,13 @@ def test_a_stop_signal_drops_a_client_that_never_reads_after_the_grace(kit: Kit)
 
 
 FAILS_ON_BOOM = """
-import connection
-real_encode_line = connection.encode_line
-def encode_line(message):
-    if message == b"boom":
+import framing
+real_feed_whole_lines = framing.LineBuffer.feed_whole_lines
+def feed_whole_lines(self, data):
+    if data == b"boom\\n":
         raise RuntimeError("a bug met while answering boom")
-    return real_encode_line(message)
-connection.encode_line = encode_line
+    return real_feed_whole_lines(self, data)
+framing.LineBuffer.feed_whole_lines = feed_whole_lines
 """
 
 

@@ -30,7 +30,7 @@ import selectors
 import socket
 import time
 
-from framing import LineBuffer, encode_line
+from framing import LineBuffer
 
 READ_SIZE = 64 * 1024  # one recv per event: a busy client cannot starve the others
 WRITE_SIZE = 64 * 1024  # one send of at most this per event, for the same reason
@@ -63,7 +63,8 @@ class Connection:
            on BlockingIOError just return.
         2. self.last_active = time.monotonic().
         3. If data is b"": the client is done sending: self.draining = True; return.
-        4. For every line self.lines.feed(data) returns: self.outbox += encode_line(line).
+        4. self.outbox += self.lines.feed_whole_lines(data): every complete line,
+           still ending in b"\n", goes back unchanged (an echo).
         5. If len(self.outbox) > OUTPUT_LIMIT: raise TooMuchOutput(...): it does not read.
         """
         raise NotImplementedError("step 05_event_loop: write read")
@@ -72,7 +73,8 @@ class Connection:
         """Send as much pending output as the socket takes now; keep the rest.
 
         1. If self.outbox is empty, return.
-        2. sent = self.sock.send(self.outbox[:WRITE_SIZE]): send(), never sendall(),
+        2. sent = self.sock.send(view[:WRITE_SIZE]), with view = memoryview(self.outbox)
+           in a with block (no copy): send(), never sendall(),
            and at most WRITE_SIZE bytes per event.
         3. On BlockingIOError return: the socket is full, EVENT_WRITE will come.
         4. del self.outbox[:sent]: keep only what was not sent.

@@ -34,12 +34,38 @@ class LineBuffer:
         """
         raise NotImplementedError("step 03_messages: write feed")
 
+    def feed_whole_lines(self, data: bytes) -> bytes:
+        """Add received bytes; return the lines they complete as one block of
+        bytes, each line still ending in b"\n" (b"" if none is complete).
+
+        Step 05's server uses it: an echo passes lines on unchanged, so cutting
+        them apart only to join them again would copy every byte twice.
+
+        1. end = data.rfind(b"\n") + 1: where the last complete line in data ends (0: none).
+        2. No end: append data to self._pending; the block is b"".
+        3. Otherwise the block is self._pending followed by data[:end]; then
+           self._pending keeps only data[end:].
+        4. If self._pending is longer than self._max_line, or the block is and
+           _longest_line(block) is too, raise LineTooLong.
+        5. Return the block.
+        """
+        raise NotImplementedError("step 03_messages: write feed_whole_lines")
+
     def has_partial_line(self) -> bool:
         """True while the start of a line waits for its end.
 
         1. Return True if self._pending holds any bytes, else False: bool(...).
         """
         raise NotImplementedError("step 03_messages: write has_partial_line")
+
+
+def _longest_line(block: bytes) -> int:
+    """Length of the longest line in a block of whole lines, without its b"\n"."""
+    longest = start = 0
+    while (newline := block.find(b"\n", start)) != -1:
+        longest = max(longest, newline - start)
+        start = newline + 1
+    return longest
 
 
 def encode_line(message: bytes) -> bytes:
