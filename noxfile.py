@@ -63,13 +63,16 @@ BENCHMARKS = {
     "grading": "tests.bench.grading_speed",  # solutions, stubs, a submission hanging everywhere
     "streaming": "tests.bench.streaming",  # step 06: one large file to many clients
     "udp": "tests.bench.udp_loss",  # step 07: requests through a lossy relay
+    "servers": "tests.bench.server_grid",  # the reference servers side by side, vs asyncio
+    "c10k": "tests.bench.c10k",  # step 05's server holding 10,000 idle connections
+    "batch": "tests.bench.batch_speed",  # 100 generated submissions with --jobs 1 and 2
 }
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Measure grading speed, step 06 under load, step 07 under loss (or: -- NAME [ARGS])."""
-    install_once(session, *GRADE_PACKAGES)
+    """Measure grading (one, a batch), steps 06/07 under load and loss, the servers (-- NAME)."""
+    install_once(session, *GRADE_PACKAGES, "uvloop>=0.19")  # compared in the servers benchmark
     names = [session.posargs[0]] if session.posargs else list(BENCHMARKS)
     if names[0] not in BENCHMARKS:
         session.error(f"unknown benchmark {names[0]!r}: choose from {', '.join(BENCHMARKS)}")
@@ -82,3 +85,31 @@ def stability(session: nox.Session) -> None:
     """Grade the solutions 20 times idle and 10 times with every core busy: same score each."""
     install_once(session, *GRADE_PACKAGES)
     session.run("python", "-m", "tests.bench.stability", *session.posargs)
+
+
+@nox.session
+def gradescope(session: nox.Session) -> None:
+    """Build the Gradescope autograder archive: dist/autograder.zip (or: -- --out FILE)."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "grader.platforms.gradescope", *session.posargs)
+
+
+@nox.session
+def classroom(session: nox.Session) -> None:
+    """Rewrite .github/workflows/classroom.yml from the checks' points (or: -- --check)."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "grader.platforms.classroom", *session.posargs)
+
+
+@nox.session
+def submit(session: nox.Session) -> None:
+    """Pack your exercises and their score into submission.zip to hand in (or: -- --out FILE)."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "grader.platforms.submit", *session.posargs)
+
+
+@nox.session
+def batch(session: nox.Session) -> None:
+    """Grade a whole class: -- SUBMISSIONS... --out DIR [--jobs N] [--extra-checks DIR]."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "grader.batch", *session.posargs)
