@@ -1,0 +1,1 @@
+"""Line echo servers the kit's reference servers are measured against."""
