@@ -25,7 +25,7 @@ from typing import Any
 from grader.batch import job
 from grader.batch.files import tree_digest
 from grader.batch.inputs import IGNORED_NAMES, Submission, discover
-from grader.batch.isolation import ControlGroups, describe
+from grader.batch.isolation import ControlGroups, describe, remove_stale_groups
 from grader.batch.outputs import write_class_files
 from grader.batch.progress import Progress
 from grader.layout import known_steps
@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     checks = catalogue(args)
+    remove_stale_groups()
     submissions = discover([path.resolve() for path in args.submissions])
     if not submissions:
         print(f"error: nothing to grade in {', '.join(map(str, args.submissions))}",

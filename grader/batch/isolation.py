@@ -116,6 +116,20 @@ class ControlGroups:
                 pass
 
 
+def remove_stale_groups() -> None:
+    """Remove the empty control groups of batches that were killed outright
+    (SIGKILL leaves no time to tidy up): named after a process no longer alive."""
+    for controller in ControlGroups.LIMITS:
+        parent = _own_cgroup_folder(controller)
+        for folder in parent.glob("sockets-kit-*") if parent else []:
+            owner = folder.name.split("-")[2]
+            if owner.isdigit() and not Path(f"/proc/{owner}").exists() and not _pids_in(folder):
+                try:
+                    folder.rmdir()
+                except OSError:
+                    pass
+
+
 def _pids_in(folder: Path) -> list[int]:
     try:
         return [int(line) for line in (folder / "cgroup.procs").read_text().split()]
