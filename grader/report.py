@@ -6,13 +6,12 @@ Plain data in, text out; nothing here runs a check.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from grader.diagnosis import Diagnosis, shown_path
+from grader.files import write_atomically
 
 BAR_WIDTH = 10
 
@@ -145,8 +144,4 @@ def gradescope_results(scoreboard: Scoreboard) -> dict[str, object]:
 
 def write_gradescope_json(scoreboard: Scoreboard, path: Path) -> None:
     """Write atomically: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(gradescope_results(scoreboard), stream, indent=2)
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(gradescope_results(scoreboard), indent=2))

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch import job
-from grader.batch.files import tree_digest
 from grader.batch.inputs import IGNORED_NAMES, Submission, discover
 from grader.batch.isolation import ControlGroups, describe, remove_stale_groups
 from grader.batch.outputs import write_class_files
 from grader.batch.progress import Progress
+from grader.files import tree_digest
 from grader.layout import known_steps
 
 KIT = Path(__file__).resolve().parent.parent.parent

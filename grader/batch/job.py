@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.batch.files import tree_digest, write_atomically
 from grader.batch.inputs import IGNORED_NAMES, InvalidSubmission, Submission, materialise
 from grader.batch.isolation import ControlGroups, Walls
 from grader.diagnosis import Diagnosis
+from grader.files import tree_digest, write_atomically
 from grader.layout import known_steps
 from grader.report import CheckResult, Scoreboard, gradescope_results
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from grader.batch.files import write_atomically
 from grader.batch.html_report import render_report
 from grader.batch.job import NOT_GRADED, Outcome
+from grader.files import write_atomically
 
 
 def column(step: str, extra: bool) -> str:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.containment import become_subreaper, end_adopted_orphans
+from grader.files import write_atomically
 from grader.layout import find_step_root, known_steps
 from grader.platforms.points import step_points
 
@@ -190,11 +191,7 @@ def grade(submission: Path, seconds: float) -> Results:
 
 def write_results(results: Results, path: Path) -> None:
     """Write atomically: Gradescope never reads half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".results-")
-    with os.fdopen(handle, "w") as stream:
-        json.dump(results, stream, indent=2)
-    os.replace(temporary, path)
+    write_atomically(path, json.dumps(results, indent=2))
 
 
 def main() -> int:

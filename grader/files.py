@@ -1,4 +1,5 @@
-"""Writing the batch's files so that a kill at any moment leaves each one whole."""
+"""Files the grader writes so that a kill at any moment leaves each one whole,
+and what a tree of files is (a digest), for knowing when it changed."""
 
 from __future__ import annotations
 
