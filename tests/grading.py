@@ -98,14 +98,22 @@ def replace_function(text: str, name: str, source: str) -> str:
     raise AssertionError(f"no function {name} to replace")
 
 
+def processes_naming(text: str) -> dict[int, str]:
+    """Live processes whose command line holds `text`: pid -> command line.
+    (A zombie's command line is empty: zombies never match.)"""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # it ended while we looked
+        if text in command:
+            found[int(proc.name)] = command
+    return found
+
+
 def processes_running_from(folder: Path) -> list[str]:
     """Command lines of live processes that run a file under `folder`."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if str(folder) in command:
-            found.append(command)
-    return found
+    return list(processes_naming(str(folder)).values())

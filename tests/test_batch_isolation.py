@@ -16,12 +16,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from grader.batch.isolation import bubblewrap
-from tests.grading import EXERCISES, KIT, SOLUTIONS, processes_running_from
+from tests.grading import EXERCISES, KIT, SOLUTIONS, processes_naming, processes_running_from
 
 STEPS = ["01_hello", "02_timeouts"]
 FULL = {"01_hello": 13, "02_timeouts": 10}
@@ -116,8 +117,15 @@ atexit.register(_forge)
 """
 
 
+@dataclass(frozen=True)
+class GradedClass:
+    students: Path  # the class folder the batch was given
+    out: Path  # its --out folder
+    rows: dict[str, dict[str, str]]  # grades.csv, by student
+
+
 @pytest.fixture(scope="module")
-def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, dict[str, str]]]:
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GradedClass]:
     if bubblewrap() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("bubblewrap (bwrap) is missing in CI: .ci/run installs it")
@@ -145,7 +153,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     assert completed.returncode == 0, completed.stdout + completed.stderr
     with open(out / "grades.csv", newline="") as stream:
         rows = {row["student"]: row for row in csv.DictReader(stream)}
-    yield rows
+    yield GradedClass(students, out, rows)
 
 
 def _kit_layout(folder: Path) -> None:
@@ -182,58 +190,44 @@ HOSTILE = [*HOSTILE_PROGRAMS, "reads-another-submission", "reads-the-kit-solutio
 
 @pytest.mark.parametrize("student", HOSTILE)
 def test_a_hostile_submission_scores_zero_on_the_step_it_spoils(
-        graded_class: dict[str, dict[str, str]], student: str) -> None:
-    row = graded_class[student]
+        graded_class: GradedClass, student: str) -> None:
+    row = graded_class.rows[student]
     assert row["01_hello"] == "0", row
     assert int(row["total"]) <= FULL["02_timeouts"], row  # nothing forged on top
 
 
 def test_hostile_submissions_leave_the_correct_ones_full_marks(
-        graded_class: dict[str, dict[str, str]]) -> None:
+        graded_class: GradedClass) -> None:
     for student in ("good-one", "good-two"):
-        row = graded_class[student]
+        row = graded_class.rows[student]
         assert row["status"] == "ok", row
         assert {step: int(row[step]) for step in STEPS} == FULL, row
 
 
 def test_a_hostile_submission_keeps_the_steps_it_did_not_touch(
-        graded_class: dict[str, dict[str, str]]) -> None:
+        graded_class: GradedClass) -> None:
     # Each step is graded behind walls of its own: a fork bomb at the process
     # cap, a killed grading process or writes into every descriptor in sight
     # stay within the step that did it.
-    lost = {student: graded_class[student]["02_timeouts"] for student in HOSTILE
-            if graded_class[student]["02_timeouts"] != str(FULL["02_timeouts"])}
+    lost = {student: graded_class.rows[student]["02_timeouts"] for student in HOSTILE
+            if graded_class.rows[student]["02_timeouts"] != str(FULL["02_timeouts"])}
     assert not lost, lost
 
 
-def test_nothing_from_the_batch_is_left_running(
-        graded_class: dict[str, dict[str, str]]) -> None:
+def test_nothing_from_the_batch_is_left_running(graded_class: GradedClass) -> None:
     deadline = time.monotonic() + 5
     while True:
-        left = [command for command in _all_commands()
-                if DAEMON_MARK in command or "sockets-kit-batch-" in command]
+        left = [*processes_naming(DAEMON_MARK).values(),
+                *processes_naming("sockets-kit-batch-").values(),
+                *processes_running_from(graded_class.students)]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     assert not left
-    assert not processes_running_from(Path("/tmp/hostile"))
 
 
-def _all_commands() -> list[str]:
-    commands = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                commands.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-            except OSError:
-                continue
-    return commands
-
-
-def test_the_results_of_each_student_are_gradescope_json(
-        graded_class: dict[str, dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> None:
-    out = Path(str(tmp_path_factory.getbasetemp())) / "hostile0" / "out"
-    for student in graded_class:
-        results = json.loads((out / student / "results.json").read_text())
-        assert results["score"] == int(graded_class[student]["total"])
+def test_the_results_of_each_student_are_gradescope_json(graded_class: GradedClass) -> None:
+    for student, row in graded_class.rows.items():
+        results = json.loads((graded_class.out / student / "results.json").read_text())
+        assert results["score"] == int(row["total"])
         assert "forged" not in json.dumps(results)
