@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,13 +64,20 @@ def summary(outcomes: list[Outcome], catalogue: list[dict[str, Any]], isolation:
             started: datetime) -> dict[str, Any]:
     steps = columns(catalogue)
     maximum = sum(most for _, most in steps)
+    # One pass over every result: the summary is rebuilt after each student,
+    # and a search per check would cost checks x students x checks each time.
+    graded: Counter[tuple[str, str, bool]] = Counter()
+    failed: Counter[tuple[str, str, bool]] = Counter()
+    for outcome in outcomes:
+        for check in outcome.checks:
+            if check.status != NOT_GRADED:
+                key = (check.step, check.name, check.extra)
+                graded[key] += 1
+                failed[key] += not check.passed
     checks = []
     for entry in catalogue:
         key = (entry["step"], entry["name"], entry["extra"])
-        results = [check for outcome in outcomes for check in outcome.checks
-                   if (check.step, check.name, check.extra) == key and check.status != NOT_GRADED]
-        checks.append({**entry, "graded": len(results),
-                       "failed": sum(1 for check in results if not check.passed)})
+        checks.append({**entry, "graded": graded[key], "failed": failed[key]})
     return {
         "title": f"Batch grading: {started.astimezone():%Y-%m-%d %H:%M}",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
