@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.layout import CHECKS, known_steps
+from grader.layout import CHECKS, known_steps, what_is_wrong_with
 from grader.timing import CHECK_SECONDS
 
 
@@ -38,11 +38,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--list-checks", action="store_true",
                         help="print the checks that would run, one JSON line each, and run none")
     args = parser.parse_args(argv)
-    unknown = [step for step in args.steps if step not in known_steps()]
-    if unknown:
-        parser.error(f"unknown step {', '.join(unknown)}; the steps are {', '.join(known_steps())}")
-    if args.extra_checks and not sorted(args.extra_checks.glob("check_*.py")):
-        parser.error(f"no check_*.py modules in {args.extra_checks}")
+    problem = what_is_wrong_with(args.steps, args.extra_checks)
+    if problem:
+        parser.error(problem)
     if not args.submission.is_dir() and not args.list_checks:
         parser.error(f"no folder {args.submission}: give the folder that holds the step folders")
     return args

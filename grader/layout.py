@@ -19,6 +19,16 @@ def known_steps() -> list[str]:
     return sorted(path.stem.removeprefix("check_") for path in CHECKS.glob("check_*.py"))
 
 
+def what_is_wrong_with(steps: list[str], extra_checks: Path | None) -> str | None:
+    """Why a command's steps or private-checks folder cannot be graded, or None."""
+    unknown = [step for step in steps if step not in known_steps()]
+    if unknown:
+        return f"unknown step {', '.join(unknown)}; the steps are {', '.join(known_steps())}"
+    if extra_checks and not sorted(extra_checks.glob("check_*.py")):
+        return f"no check_*.py modules in {extra_checks}"
+    return None
+
+
 def find_step_root(folder: Path, max_depth: int = MAX_DEPTH) -> Path | None:
     """The shallowest folder under `folder` (itself included) that holds a step
     folder, or None. Breadth first, so a student's copy of the kit's

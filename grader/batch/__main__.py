@@ -28,7 +28,7 @@ from grader.batch.isolation import ControlGroups, describe, remove_stale_groups
 from grader.batch.outputs import write_class_files
 from grader.batch.progress import Progress
 from grader.files import tree_digest
-from grader.layout import known_steps
+from grader.layout import known_steps, what_is_wrong_with
 
 KIT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_TIME_LIMIT = 300.0  # a submission hanging everywhere takes ~18 s; a correct one ~10 s
@@ -53,11 +53,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     missing = [str(path) for path in args.submissions if not path.exists()]
     if missing:
         parser.error(f"no such file or folder: {', '.join(missing)}")
-    unknown = [step for step in args.steps if step not in known_steps()]
-    if unknown:
-        parser.error(f"unknown step {', '.join(unknown)}; the steps are {', '.join(known_steps())}")
-    if args.extra_checks and not sorted(args.extra_checks.glob("check_*.py")):
-        parser.error(f"no check_*.py modules in {args.extra_checks}")
+    problem = what_is_wrong_with(args.steps, args.extra_checks)
+    if problem:
+        parser.error(problem)
     if args.jobs < 1 or args.time_limit <= 0:
         parser.error("--jobs and --time-limit must be positive")
     if args.out.exists() and not args.out.is_dir():
