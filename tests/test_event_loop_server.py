@@ -114,10 +114,10 @@ def test_out_of_descriptors_waiting_clients_get_an_error_and_accepting_resumes(k
     silent = kit.connect(server)  # sends nothing: nothing unread turns its close into a reset
     assert receive_until_closed(silent).startswith(b"error: ")  # a line, then a plain close
     assert server.running()
-    before = server.open_descriptors()
+    before = server.open_sockets()
     for client in served[:3]:
         client.close()
-    wait_until(lambda: server.open_descriptors() <= before - 3, "the leavers to be closed")
+    wait_until(lambda: server.open_sockets() <= before - 3, "the leavers to be closed")
     latecomer = kit.connect(server)
     assert echo(latecomer, b"room again") == b"room again\n"
     assert all(echo(client, b"still served") == b"still served\n" for client in served[3:])
@@ -317,8 +317,8 @@ def test_a_client_gone_with_replies_pending_is_dropped_on_the_broken_pipe(kit: K
 def test_a_silent_client_is_dropped_after_the_idle_timeout_and_a_talking_one_kept(
         kit: Kit) -> None:
     server = kit.start("--idle-timeout", "0.5")
+    started = time.monotonic()  # before the server can accept: its idle clock starts later
     silent, talking = kit.connect(server), kit.connect(server)
-    started = time.monotonic()
     silent.setblocking(False)
     dropped_after = None
     while dropped_after is None and time.monotonic() - started < 0.5 + TICK_SECONDS + 1:
@@ -360,15 +360,27 @@ def test_clients_get_tcp_nodelay_and_the_listener_an_explicit_backlog(kit: Kit) 
 # Stopping
 
 
+TRACE_RECV = """
+real_recv = socket.socket.recv
+def recv(self, size, *flags):
+    data = real_recv(self, size, *flags)
+    emit("recv", self.fileno(), size, len(data))
+    return data
+socket.socket.recv = recv
+"""
+
+
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_closes_the_door_sends_what_is_owed_and_exits_0(
         kit: Kit, stop: signal.Signals) -> None:
-    server = kit.start(trace=SMALL_SEND_BUFFERS)
+    server = kit.start(trace=SMALL_SEND_BUFFERS + TRACE_RECV)
     idle, behind = kit.connect(server), kit.connect(server, 4096)
     assert echo(idle, b"hi") == b"hi\n"
     payload = lines_of(200, 1000)  # read whole by the server, most of it still in its outbox
     behind.sendall(payload)
-    time.sleep(0.2)
+    # Once stopping, the server reads nothing more: all of it must be in first.
+    wait_until(lambda: sum(int(words[2]) for words in server.trace("recv")) >= len(payload) + 3,
+               "the server to read the whole payload")  # and idle's b"hi\n"
     signalled = time.monotonic()
     server.process.send_signal(stop)
     assert idle.recv(100) == b""
