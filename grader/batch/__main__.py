@@ -24,7 +24,7 @@ from typing import Any
 
 from grader.batch import job
 from grader.batch.inputs import IGNORED_NAMES, Submission, discover
-from grader.batch.isolation import ControlGroups, describe, remove_stale_groups
+from grader.batch.isolation import ControlGroups, describe, remove_stale_groups, run_users_work
 from grader.batch.outputs import write_class_files
 from grader.batch.progress import Progress
 from grader.files import tree_digest
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
             extra_checks=args.extra_checks.resolve() if args.extra_checks else None,
             catalogue=checks, grader_digest=grader_digest(args), step_jobs=STEP_JOBS,
             time_limit=args.time_limit)
-        isolation = describe(_controllers_available())
+        isolation = describe(_controllers_available(), run_users_work(KIT))
         print(f"Grading {len(submissions)} submission(s), {args.jobs} at once.\n"
               f"Isolation: {isolation}", file=sys.stderr)
         outcomes, interrupted = _grade_all(submissions, settings, args.jobs, isolation, started)

@@ -9,6 +9,9 @@ Layers, each used when available and each named in the report:
   writable place. No network but its own loopback; its own process tree
   (everything in it dies with it); no capabilities, so nothing in it can reach
   into the sealed grading process.
+- a user of its own per run, where the batch runs as root with bubblewrap:
+  a cap on its processes (RLIMIT_NPROC), which refuses a fork before anything
+  is copied (see `run_user`).
 - a control group per run: a cap on processes (a fork bomb stops there), on
   memory, and an equal share of the CPU.
 - always: the grader's own per-program limits (grader/process.py: CPU time,
@@ -26,6 +29,8 @@ import signal
 import site
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +39,12 @@ from pathlib import Path
 from grader import process
 
 PROCESSES_PER_RUN = 256  # threads count too: a threaded server with 20 clients is ~21
+# The run's own user gets a few fewer than its control group, which also holds
+# bubblewrap's own processes (root's): so RLIMIT_NPROC, the cheap refusal, binds first.
+USER_PROCESSES_PER_RUN = PROCESSES_PER_RUN - 8
+# A run's uid is this plus the id of the batch thread running it: above every
+# range that accounts and containers use (systemd-nspawn's ends at 1879048191).
+RUN_UID_BASE = 1_900_000_000
 MEMORY_PER_RUN_BYTES = 2 * 1024**3  # a program may use 1 GiB; a run holds a few
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -137,6 +148,52 @@ def _pids_in(folder: Path) -> list[int]:
         return []
 
 
+# Run first in the sandbox, as root with CAP_SETUID and CAP_SETGID only: become
+# the run's user (which drops those two as well), then start the grader.
+BECOME_RUN_USER = ("import os, sys; user = int(sys.argv[1]); os.setgroups([]); "
+                   "os.setresgid(user, user, user); os.setresuid(user, user, user); "
+                   "os.execv(sys.argv[2], sys.argv[2:])")
+
+
+def run_user(kit: Path) -> int | None:
+    """A uid of the run's own, or None where the batch cannot give it one.
+
+    Why: the control group's process cap refuses a fork only after the whole
+    address space has been copied, and a fork bomb at the cap retries without
+    end. Its hundreds of processes then keep the kernel's locks on the files
+    every Python maps (the interpreter, libc) so busy that the programs of the
+    runs beside it sleep for seconds waiting for them.
+    RLIMIT_NPROC refuses before anything is copied, but it counts per user and
+    does not bind root: so each run gets a user of its own."""
+    if not run_users_work(kit):
+        return None
+    # No two live threads share an id: unique among the runs of every batch here.
+    return RUN_UID_BASE + threading.get_native_id()
+
+
+@functools.cache
+def run_users_work(kit: Path) -> bool:
+    """Root with bubblewrap, and the grader starts as another user in its sandbox."""
+    if os.geteuid() != 0 or bubblewrap() is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        walls = Walls(Path(folder), kit, ControlGroups("unused"), user=RUN_UID_BASE)
+        trial = walls.command([sys.executable, "-c", "import grader, pytest"])
+        try:
+            result = subprocess.run(trial, cwd=kit, capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return result.returncode == 0
+
+
+def readable_by_run_users(folder: Path) -> None:
+    """Let a run's user read the submission's copy (the batch's work folder
+    above it stays closed to everyone else)."""
+    for path in [folder, *folder.rglob("*")]:
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | (0o555 if path.is_dir() else 0o444))
+
+
 @dataclass
 class Walls:
     """How one run is contained: the command prefix and what to do around it."""
@@ -145,33 +202,47 @@ class Walls:
     kit: Path
     groups: ControlGroups
     extra_checks: Path | None = None
+    user: int | None = None  # the run's own uid (`run_user`); None: the batch's own
 
     def command(self, inner: list[str]) -> list[str]:
         binary = bubblewrap()
         if binary is None:
             return inner
+        capabilities = ["--cap-drop", "ALL"]
+        if self.user is not None:
+            capabilities += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+            inner = [sys.executable, "-I", "-c", BECOME_RUN_USER, str(self.user), *inner]
         # Only what grading needs is visible, read-only: the system, Python and
         # its packages, the grader, and the C sources it builds. Not the kit's
         # solutions, tests or history, not the instructor's files, not the other
         # submissions: a submission cannot read what is not there.
         # /tmp first: what is bound below may live in it (a kit cloned into /tmp).
-        prefix = [binary, "--tmpfs", "/tmp"]
-        for path in visible_paths(self.kit, self.extra_checks):
+        # Writable by the run's user too (bubblewrap makes it root's).
+        prefix = [binary, "--perms", "1777", "--tmpfs", "/tmp"]
+        visible = visible_paths(self.kit, self.extra_checks)
+        # The folders above what is bound, which bubblewrap would make with the
+        # host's modes (/root: 0700), open to the run's user: they hold nothing else.
+        mounts = [*visible, self.job_folder]
+        for folder in sorted({parent for path in mounts for parent in path.parents}):
+            if folder not in (Path("/"), Path("/tmp")) \
+                    and not any(folder.is_relative_to(path) for path in mounts):
+                prefix += ["--perms", "0755", "--dir", str(folder)]
+        for path in visible:
             prefix += ["--ro-bind", str(path), str(path)]
         for link in SYSTEM_FOLDERS:
             if os.path.islink(link):  # /lib64 -> usr/lib64 on merged-/usr systems
                 prefix += ["--symlink", os.readlink(link), link]
-        prefix += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/dev/shm",
+        prefix += ["--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/dev/shm",
                    # Read-only: one step's programs cannot rewrite another's files.
                    "--ro-bind", str(self.job_folder), str(self.job_folder),
                    "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-                   "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                   "--die-with-parent", "--new-session", *capabilities,
                    "--chdir", str(self.kit)]
         return [*prefix, "--", *inner]
 
     def preexec(self) -> Callable[[], None]:
         groups = self.groups
-        nproc_cap = _user_process_cap()
+        nproc_cap = USER_PROCESSES_PER_RUN if self.user is not None else _user_process_cap()
 
         def contain() -> None:
             # Runs in the child between fork and exec.
@@ -212,13 +283,17 @@ def _user_process_cap() -> int | None:
     return mine + PROCESSES_PER_RUN
 
 
-def describe(controllers: set[str]) -> str:
+def describe(controllers: set[str], run_users: bool) -> str:
     """One paragraph for the report: which walls this batch actually had
-    (`controllers`: the cgroup controllers its runs could be put in)."""
+    (`controllers`: the cgroup controllers its runs could be put in;
+    `run_users`: whether each run had a user of its own)."""
     limits = (f"per program: CPU {process.CPU_LIMIT_SECONDS} s, memory "
               f"{process.MEMORY_LIMIT_BYTES // 2**30} GiB, {process.OPEN_FILES_LIMIT} open files, "
               f"{process.OUTPUT_LIMIT_BYTES // 2**20} MB per written file")
     per_run = []
+    if run_users:
+        per_run.append(f"a user of its own with at most {USER_PROCESSES_PER_RUN} processes "
+                       "(RLIMIT_NPROC)")
     if "pids" in controllers:
         per_run.append(f"{PROCESSES_PER_RUN} processes")
     elif os.geteuid() != 0:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.inputs import IGNORED_NAMES, InvalidSubmission, Submission, materialise
-from grader.batch.isolation import ControlGroups, Walls
+from grader.batch.isolation import ControlGroups, Walls, readable_by_run_users, run_user
 from grader.diagnosis import Diagnosis
 from grader.files import tree_digest, write_atomically
 from grader.layout import known_steps
@@ -140,6 +140,7 @@ def _run(submission: Submission, root: Path, job: Path, settings: Settings,
     grader), the other steps are graded as if it were not there."""
     private = settings.out / submission.name
     private.mkdir(parents=True, exist_ok=True)
+    readable_by_run_users(job)
     deadline = time.monotonic() + settings.time_limit
     # Later steps take longest (several seconds of waiting each): starting them
     # first keeps every lane busy until the end.
@@ -176,7 +177,7 @@ def _run_step(step: str, root: Path, job: Path, settings: Settings, private: Pat
     groups = ControlGroups(f"sockets-kit-{os.getpid()}-{job.name}-{step}")
     groups.create()
     walls = Walls(job_folder=job, kit=settings.kit, groups=groups,
-                  extra_checks=settings.extra_checks)
+                  extra_checks=settings.extra_checks, user=run_user(settings.kit))
     # Results and output go to files outside the sandbox, through descriptors
     # only the sealed grader holds: nothing the student runs can reach them.
     try:
