@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import io
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -46,11 +48,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def timeout_method() -> str:
+    """pytest-timeout's way to stop a check that overran: SIGALRM where the system
+    has it (the check fails and the run goes on); a watchdog thread elsewhere
+    (Windows), which ends the whole process running the check."""
+    return "signal" if hasattr(signal, "SIGALRM") else "thread"
+
+
 def parallel_arguments(steps: int, jobs: int) -> list[str]:
     """pytest-xdist options: each step's checks in one worker, in their order,
-    since a step's later checks depend on what its earlier ones found."""
+    since a step's later checks depend on what its earlier ones found.
+
+    Where a time limit ends the process running the check, even one step runs
+    in a worker: the worker dies, the run goes on and scores the check."""
     workers = min(steps, jobs)
-    if workers < 2 or importlib.util.find_spec("xdist") is None:
+    least = 1 if timeout_method() == "thread" else 2
+    if workers < least or importlib.util.find_spec("xdist") is None:
         return []
     return ["-p", "xdist.plugin", "-n", str(workers), "--dist", "loadfile"]
 
@@ -77,6 +90,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         "-p", "no:cacheprovider",
         "--submission", str(args.submission.resolve()),
         f"--timeout={CHECK_SECONDS}",
+        f"--timeout-method={timeout_method()}",
         # Extra checks may share a module name with the kit's own.
         "--import-mode=importlib",
         *(["--grade-json", str(args.json)] if args.json else []),
@@ -91,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     # Only the plugins the grader names: whatever else is installed beside it
     # (a student's machine may hold any pytest plugin) stays out of grading.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            # A console that is not UTF-8 (Windows) shows a stand-in, not a crash.
+            stream.reconfigure(errors="backslashreplace")
     status = pytest.main(pytest_arguments(args))
     if args.list_checks:
         return 0 if status in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED) else 2

@@ -1,6 +1,6 @@
 """What went wrong, in a beginner's words, and where in their code to look.
 
-Pure functions of plain data: stack dumps and launcher events in, sentences
+Pure functions of plain data: the launcher's reports and events in, sentences
 out. No sockets and no processes here.
 """
 
@@ -78,7 +78,10 @@ class StepBlocked(Exception):
 
 def shown_path(file: str) -> str:
     """A path as the student would type it: relative to where they stand, if inside."""
-    relative = os.path.relpath(file)
+    try:
+        relative = os.path.relpath(file)
+    except ValueError:
+        return file  # Windows: on another drive than the current folder
     return file if relative.startswith("..") else relative
 
 
@@ -88,27 +91,39 @@ def location_from_event(origin: dict[str, Any] | None) -> Location | None:
     return Location(str(origin["file"]), int(origin["line"]), str(origin.get("function", "")))
 
 
-_THREAD_HEADER = re.compile(r"^(Current thread|Thread) (0x[0-9a-f]+)")
-_FRAME = re.compile(r'^\s+File "(.+)", line (\d+) in (\S+)')
+@dataclass(frozen=True)
+class ThreadStack:
+    """Where one thread of a running program was, as its launcher reported it."""
+
+    name: str
+    main: bool
+    frames: tuple[Location, ...]  # innermost first
+
+    def student_frames(self, student_root: Path) -> list[Location]:
+        root = os.path.normcase(str(student_root.resolve())) + os.sep
+        return [frame for frame in self.frames
+                if os.path.normcase(os.path.abspath(frame.file)).startswith(root)]
 
 
-def parse_stack_dump(text: str, student_root: Path) -> list[list[Location]]:
-    """Each thread's student frames from a faulthandler dump, innermost first."""
-    root = str(student_root.resolve()) + os.sep
-    threads: list[list[Location]] = []
-    for line in text.splitlines():
-        if _THREAD_HEADER.match(line):
-            threads.append([])
-            continue
-        frame = _FRAME.match(line)
-        if frame and threads and os.path.abspath(frame.group(1)).startswith(root):
-            threads[-1].append(Location(frame.group(1), int(frame.group(2)), frame.group(3)))
-    return [frames for frames in threads if frames]
+def threads_from_report(report: dict[str, Any] | None) -> list[ThreadStack]:
+    """The threads of a launcher's report (none if it could not be asked)."""
+    threads = []
+    for thread in (report or {}).get("threads", []):
+        frames = tuple(Location(str(frame["file"]), int(frame["line"]), str(frame["function"]))
+                       for frame in thread.get("frames", []))
+        threads.append(ThreadStack(str(thread.get("name", "")), bool(thread.get("main")),
+                                   frames))
+    return threads
 
 
-def where_blocked(text: str, student_root: Path) -> list[Location]:
+def where_blocked(threads: list[ThreadStack], student_root: Path) -> list[Location]:
     """The innermost student line of every thread that is in the student's code."""
-    return [frames[0] for frames in parse_stack_dump(text, student_root)]
+    places = []
+    for thread in threads:
+        frames = thread.student_frames(student_root)
+        if frames:
+            places.append(frames[0])
+    return places
 
 
 def describe_blocked(program: str, places: list[Location]) -> str:

@@ -10,6 +10,7 @@ every socket, whatever happened.
 from __future__ import annotations
 
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,13 +20,14 @@ from grader.diagnosis import (
     Diagnosis,
     Location,
     NotStarted,
+    ThreadStack,
     describe_blocked,
     location_from_event,
     shown_path,
     where_blocked,
 )
 from grader.peers import LOOPBACK, FakeConnection, FakeServer, Peer
-from grader.process import Exited, NativeProgram, StudentProgram
+from grader.process import Exited, NativeProgram, Report, StudentProgram
 from grader.timing import EXIT_NOTICE_SECONDS, REPLY_SECONDS, STARTUP_SECONDS
 
 
@@ -49,11 +51,12 @@ class Harness:
         program = StudentProgram(path, list(args), self.step_dir, self.workdir)
         try:
             program.start()
-        except OSError as error:
+        except (OSError, subprocess.SubprocessError) as error:
             # EAGAIN: the processes of this run are at their cap, most likely
             # because something the student started keeps forking.
+            reason = getattr(error, "strerror", None) or error
             raise CheckFailed(Diagnosis(
-                happened=f"the grader could not start your {script}: {error.strerror}",
+                happened=f"the grader could not start your {script}: {reason}",
                 expected="room to start your program: earlier programs of yours had ended",
                 where=[shown_path(str(path))],
                 hint="a program that calls fork() (or starts processes or threads) in a loop "
@@ -85,7 +88,7 @@ class Harness:
         what the other side was doing at that moment."""
         program = self.program("client.py", "--host", LOOPBACK, "--port", str(port), *args)
         exited = program.wait(timeout)
-        run = ClientRun(program, exited)
+        run = ClientRun(program, exited, timeout)
         if exited is None:
             run.stacks = program.dump_stacks()
             run.other_side = while_hung()
@@ -136,13 +139,34 @@ class Harness:
         """Have `close` called when the check ends, whatever happened."""
         self._closers.append(close)
 
+    def facts(self, program: StudentProgram, when: str) -> Report:
+        """What the running program says about itself; a hang if it cannot say."""
+        report = program.report()
+        if report is None:
+            # Its line to the grader closes a moment before it ends.
+            if program.wait(EXIT_NOTICE_SECONDS) is not None:
+                raise self.ended_early(program, when, expected="the program keeps running")
+            raise self.hung(program, f"your {program_role(program)} did not answer the "
+                                     f"grader's question {when}",
+                            expected="the program keeps running and its Python code "
+                                     "keeps moving",
+                            hint="look for a call that never returns, or a loop that never "
+                                 "waits")
+        return report
+
     def close(self) -> None:
         for close in reversed(self._closers):
             close()
         for program in self.programs:
             program.stop()
-        # Daemons that left their process group came back to us as orphans.
-        end_adopted_orphans()
+        # Daemons that left their process group: adopted orphans, or known by pid.
+        end_adopted_orphans(forked=[pid for program in self.programs for pid in program.forked()],
+                            groups=[pid for program in self.programs
+                                    for pid in program.left_group()])
+
+    def walls(self) -> list[dict[str, object]]:
+        """The walls each program of this check's had, as its launcher reported them."""
+        return [walls for program in self.programs if (walls := program.walls())]
 
     # -- explaining what went wrong ----------------------------------------
 
@@ -152,7 +176,7 @@ class Harness:
                 raise NotStarted(program.name)
 
     def hung(self, program: StudentProgram, happened: str, expected: str, hint: str,
-             *, stacks: str | None = None) -> CheckFailed:
+             *, stacks: list[ThreadStack] | None = None) -> CheckFailed:
         """A program that stopped answering, with the line it is stuck on."""
         if stacks is None:
             stacks = program.dump_stacks()
@@ -257,10 +281,11 @@ class Server:
 class ClientRun:
     """A finished (or abandoned) run of the student's client."""
 
-    def __init__(self, program: StudentProgram, exited: Exited | None) -> None:
+    def __init__(self, program: StudentProgram, exited: Exited | None, timeout: float) -> None:
         self.program = program
         self.exited = exited
-        self.stacks = ""
+        self.timeout = timeout  # how long it was given
+        self.stacks: list[ThreadStack] = []
         self.other_side: object = None
 
     @property

@@ -2,32 +2,41 @@
 
 The grader starts every student program through this file:
 
-    python -I -u -B launcher.py EVENTS STACKS ROOT SCRIPT [ARGS...]
+    python -I -X utf8 -u -B launcher.py SETTINGS SCRIPT [ARGS...]
 
-It is run by path and imports only the standard library, so `-I` keeps a
-student's stray `socket.py` or `sitecustomize.py` from replacing what it
-uses. Before the student's script runs it
+SETTINGS is a JSON object: the EVENTS file, the student's ROOT folder (the
+frames inside it are "the student's code"), the LIMITS to run behind, and the
+CHANNEL (port and token) on which the grader asks its questions. It is run by
+path and imports only the standard library, so `-I` keeps a student's stray
+`socket.py` or `sitecustomize.py` from replacing what it uses. Before the
+student's script runs it
 
-- has Python dump every thread's stack to STACKS on SIGUSR1, so a grader
-  that gives up waiting can show the line the program was stuck on;
+- puts up the walls (`launcher_walls.py`: resource limits, or a job object)
+  and reports which ones this system allowed;
 - wraps `socket.socket` to learn, without asking the student anything, which
   port a server listens on, and where each socket was created, closed, or
   dropped while still open;
-- lists the sockets still open, with where each was created, on SIGUSR2.
+- notes each process it forks, and each that leaves the process group;
+- connects back to the grader and answers, from a thread of its own, each
+  `report` request with where every thread is (file, line, function), the
+  sockets still open with their creation lines, the number of threads, the
+  CPU time used and the peak memory. The same on every system: no signals,
+  no /proc.
 
-What it learns goes to EVENTS, one JSON object per line, written with a
-single `os.write` so that lines from several threads never interleave.
-ROOT is the student's folder: the frames inside it are "the student's code".
+What it learns as it goes goes to EVENTS, one JSON object per line, written
+with a single `os.write` so that lines from several threads never interleave.
 """
 
-import faulthandler
+import _socket
+import _thread
+import importlib.util
 import json
 import os
 import runpy
-import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 import weakref
 from types import FrameType, TracebackType
@@ -35,6 +44,10 @@ from typing import Any
 
 _events_fd = -1
 _student_root = ""
+_channel: Any = None  # the launcher's own _socket.socket: untouched by the wrapping below
+_answering_thread = -1
+REPORTED_THREADS = 64  # a thread per client is normal; a thread bomb needs no more to be seen
+REPORTED_FRAMES = 40
 
 
 def _emit(event: str, **fields: Any) -> None:
@@ -46,15 +59,18 @@ def _emit(event: str, **fields: Any) -> None:
 
 
 def _is_student_file(filename: str) -> bool:
-    return os.path.abspath(filename).startswith(_student_root)
+    return os.path.normcase(os.path.abspath(filename)).startswith(_student_root)
+
+
+def _place(code_filename: str, line: int | None, function: str) -> dict[str, Any]:
+    return {"file": code_filename, "line": line or 0, "function": function}
 
 
 def _origin_from_frame(frame: FrameType | None) -> dict[str, Any] | None:
     """The innermost frame of the student's own code, as file, line and function."""
     while frame is not None:
         if _is_student_file(frame.f_code.co_filename):
-            return {"file": frame.f_code.co_filename, "line": frame.f_lineno,
-                    "function": frame.f_code.co_name}
+            return _place(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
         frame = frame.f_back
     return None
 
@@ -63,8 +79,8 @@ def _origin_from_traceback(tb: TracebackType | None) -> dict[str, Any] | None:
     origin = None
     while tb is not None:
         if _is_student_file(tb.tb_frame.f_code.co_filename):
-            origin = {"file": tb.tb_frame.f_code.co_filename, "line": tb.tb_lineno,
-                      "function": tb.tb_frame.f_code.co_name}
+            origin = _place(tb.tb_frame.f_code.co_filename, tb.tb_lineno,
+                            tb.tb_frame.f_code.co_name)
         tb = tb.tb_next
     return origin
 
@@ -151,32 +167,142 @@ def _report_thread_crash(args: threading.ExceptHookArgs) -> None:
     sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)  # type: ignore[arg-type]
 
 
-def _report_sockets_still_open(event: str = "socket_open_at_exit") -> None:
+def _records_still_open() -> list[_SocketRecord]:
+    open_now = []
     for record in list(_live_records.values()):
         sock = record.ref() if record.ref is not None else None
         if sock is not None and not record.closed and sock.fileno() != -1:
-            _emit(event, origin=record.origin, kind=record.kind)
-            if event == "socket_open_at_exit":
-                record.closed = True  # reported once: not again when collected
+            open_now.append(record)
+    return open_now
 
 
-def _list_open_sockets(_signum: int, _frame: object) -> None:
-    # On SIGUSR2, for a grader that sees descriptors pile up in a running server.
-    _report_sockets_still_open("socket_open_now")
-    _emit("open_sockets_listed")
+def _report_sockets_open_at_exit() -> None:
+    for record in _records_still_open():
+        _emit("socket_open_at_exit", origin=record.origin, kind=record.kind)
+        record.closed = True  # reported once: not again when collected
+
+
+# -- answering the grader ------------------------------------------------------
+
+def _threads_now() -> list[dict[str, Any]]:
+    """Every thread but this one, newest first: its name and its frames, innermost first."""
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    main = threading.main_thread().ident
+    threads = []
+    for ident, innermost in sys._current_frames().items():
+        if ident == _answering_thread:
+            continue
+        frames: list[dict[str, Any]] = []
+        frame: FrameType | None = innermost
+        while frame is not None and len(frames) < REPORTED_FRAMES:
+            frames.append(_place(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
+            frame = frame.f_back
+        threads.append({"name": names.get(ident, f"thread {ident}"), "main": ident == main,
+                        "frames": frames})
+    return threads
+
+
+def _report() -> dict[str, Any]:
+    threads = _threads_now()
+    sockets = [{"origin": record.origin, "kind": record.kind}
+               for record in _records_still_open()]
+    memory_kib, peak_memory_kib = _walls.memory_kib()
+    return {"threads": threads[:REPORTED_THREADS], "thread_count": len(threads),
+            "sockets": sockets, "cpu_seconds": time.process_time(),
+            "memory_kib": memory_kib, "peak_memory_kib": peak_memory_kib}
+
+
+def _answer_grader(channel: Any) -> None:
+    global _answering_thread
+    _answering_thread = _thread.get_ident()
+    pending = b""
+    try:
+        while True:
+            data = channel.recv(4096)
+            if not data:
+                return
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                question, _, number = line.decode(errors="replace").partition(" ")
+                answer: dict[str, Any] = (_report() if question == "report"
+                                          else {"error": "unknown question"})
+                answer["id"] = int(number) if number.isdigit() else None
+                channel.sendall((json.dumps(answer) + "\n").encode())
+    except Exception:  # noqa: BLE001 - the grader will hear nothing more; the program goes on
+        return
+
+
+def _connect_to_grader(port: int, token: str) -> None:
+    """Dial the grader before the student's code runs; answer it from a bare thread
+    (`_thread`, not `threading`: a program that joins every thread it can see must
+    not wait for this one)."""
+    global _channel
+    try:
+        channel = _socket.socket(_socket.AF_INET, _socket.SOCK_STREAM)
+        channel.settimeout(10)
+        channel.connect(("127.0.0.1", port))
+        channel.sendall(token.encode() + b"\n")
+        channel.settimeout(None)
+    except OSError:
+        return  # the grader will say the program could not be asked
+    _channel = channel
+    _thread.start_new_thread(_answer_grader, (channel,))
+
+
+def _forgotten_in_child() -> None:
+    # A forked child answers nothing: the grader asks the process it started.
+    global _channel
+    if _channel is not None:
+        _channel.close()
+        _channel = None
+    _emit("forked", pid=os.getpid())
+
+
+def _install_group_tracking() -> None:
+    """Say, before it happens, that a process leaves the program's process group:
+    ending the group then misses it, and where the grader cannot list what is
+    left (macOS has no /proc) it ends the new group by this pid instead."""
+    for name in ("setsid", "setpgrp", "setpgid"):
+        real = getattr(os, name, None)
+        if real is None:
+            continue
+
+        def leaving(*args: Any, real: Any = real) -> Any:
+            _emit("left_group", pid=os.getpid())
+            return real(*args)
+
+        setattr(os, name, leaving)
+
+
+def _load_walls() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "_kit_launcher_walls", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                            "launcher_walls.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_walls: Any = None
 
 
 def main() -> None:
-    global _events_fd, _student_root
-    events_path, stacks_path, root, script, *script_args = sys.argv[1:]
-    _events_fd = os.open(events_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    _student_root = os.path.abspath(root) + os.sep
-    stacks = open(stacks_path, "w")  # noqa: SIM115 - must stay open for faulthandler
-    faulthandler.register(signal.SIGUSR1, file=stacks, all_threads=True)
-    signal.signal(signal.SIGUSR2, _list_open_sockets)
+    global _events_fd, _student_root, _walls
+    settings_text, script, *script_args = sys.argv[1:]
+    settings = json.loads(settings_text)
+    _events_fd = os.open(settings["events"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    _student_root = os.path.normcase(os.path.abspath(settings["root"])) + os.sep
+    _walls = _load_walls()
+    applied, missing = _walls.put_up(settings["limits"])
+    _emit("walls", applied=applied, missing=missing)
+    _connect_to_grader(int(settings["channel_port"]), settings["channel_token"])
     _install_socket_tracking()
+    _install_group_tracking()
     threading.excepthook = _report_thread_crash
-    os.register_at_fork(after_in_child=lambda: _emit("forked", pid=os.getpid()))
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_forgotten_in_child)
 
     script = os.path.abspath(script)
     sys.argv = [script, *script_args]
@@ -195,7 +321,7 @@ def main() -> None:
         traceback.print_exc()
         exit_code = 1
     finally:
-        _report_sockets_still_open()
+        _report_sockets_open_at_exit()
         namespace.clear()
     _emit("exit", code=exit_code if isinstance(exit_code, int) or exit_code is None else 1)
     sys.exit(exit_code)

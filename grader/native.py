@@ -31,6 +31,9 @@ def find_compiler() -> str | None:
 @cache
 def build(destination: Path) -> dict[str, Path]:
     """Compile server.c and client.c into destination; the paths of the programs."""
+    if os.name == "nt":
+        raise NoCompiler("the lesson's C programs use POSIX sockets, which Windows has not "
+                         "(WSL has them)")
     compiler = find_compiler()
     if compiler is None:
         raise NoCompiler("no C compiler found (looked for $CC, cc, gcc, clang)")

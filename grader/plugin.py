@@ -14,10 +14,12 @@ each decorated with `@check(points=..., program=...)`. This plugin
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from grader.containment import become_subreaper, seal_from_students
+from grader import containment
 from grader.diagnosis import CheckFailed, Diagnosis, NotStarted, StepBlocked
 from grader.harness import Harness
 from grader.report import CheckResult, Scoreboard, write_gradescope_json
@@ -56,9 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "check(points, program, gate): a graded check")
-    become_subreaper()  # in each process that runs checks, xdist workers included
+    containment.become_subreaper()  # in each process that runs checks, xdist workers too
     if os.environ.get("GRADER_SEALED") == "1":
-        seal_from_students()
+        containment.seal_from_students()
     scoreboard = Scoreboard(Path(config.getoption("--submission")).resolve())
     config.stash[_SCOREBOARD] = scoreboard
     config.pluginmanager.register(ResultCollector(scoreboard), "grader-results")
@@ -66,6 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 _SCOREBOARD = pytest.StashKey[Scoreboard]()
 _RESULT = "grader-result"
+_IDENTITY = "grader-check"  # sent at setup: a check whose run is lost is still scored
+_WALLS = "grader-walls"
 
 
 def _step_of(item: pytest.Item) -> str:
@@ -119,6 +123,29 @@ def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]
         harness.close()
 
 
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_timeout_set_timer(item: pytest.Item, settings: Any) -> bool | None:
+    """pytest-timeout's thread method (the one Windows has) writes through the
+    terminal plugin, which grading switches off; this timer does the same without
+    it: it ends the process running the overrunning check, and the run scores it."""
+    if settings.method != "thread":
+        return None  # pytest-timeout's own SIGALRM
+    timer = threading.Timer(settings.timeout, _end_overrunning_check,
+                            args=(item.nodeid, settings.timeout))
+    timer.daemon = True
+    timer.start()
+    item.cancel_timeout = timer.cancel  # type: ignore[attr-defined]  # pytest-timeout's name
+    return True
+
+
+def _end_overrunning_check(nodeid: str, timeout: float) -> None:
+    sys.stderr.write(f"grader: {nodeid} ran past its {timeout:g} s limit; "
+                     f"ending the process that runs it\n")
+    faulthandler.dump_traceback(sys.stderr)
+    sys.stderr.flush()
+    os._exit(1)
+
+
 # -- 3. scoring --------------------------------------------------------------
 
 @pytest.hookimpl(wrapper=True)
@@ -126,17 +153,27 @@ def pytest_runtest_makereport(
         item: pytest.Item, call: pytest.CallInfo[None],
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if call.when == "setup":
+        report.user_properties.append((_IDENTITY, _identity(item).to_json()))
     if call.when == "call" or (call.when == "setup" and not report.passed):
         _score(item, call, report)
+    harness = getattr(item, "funcargs", {}).get("harness")
+    if call.when == "teardown" and isinstance(harness, Harness):
+        walls = {"programs": harness.walls(), "ending": containment.walls()}
+        report.user_properties.append((_WALLS, json.dumps(walls)))
     return report
+
+
+def _identity(item: pytest.Item) -> CheckResult:
+    return CheckResult(step=_step_of(item), name=_check_name(item),
+                       max_points=_marker(item)["points"], extra=_is_extra(item))
 
 
 def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> None:
     marker = _marker(item)
     scoreboard = item.config.stash[_SCOREBOARD]
     step, program = _step_of(item), marker["program"]
-    result = CheckResult(step=step, name=_check_name(item), max_points=marker["points"],
-                         extra=_is_extra(item))
+    result = _identity(item)
     error = call.excinfo.value if call.excinfo else None
     if error is None and report.passed:
         result.points = marker["points"]
@@ -186,6 +223,8 @@ class ResultCollector:
     def __init__(self, scoreboard: Scoreboard) -> None:
         self.scoreboard = scoreboard
         self.unloadable: list[str] = []  # check modules that failed to import
+        self.grader_errors: list[str] = []  # a check's cleanup that failed: the grader's bug
+        self._started: dict[str, CheckResult] = {}  # node id -> the check, until scored
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # Under pytest-xdist a module that fails to import would otherwise just
@@ -197,8 +236,35 @@ class ResultCollector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
-            if name == _RESULT:
+            if name == _IDENTITY:
+                self._started.setdefault(report.nodeid, CheckResult.from_json(str(value)))
+            elif name == _RESULT:
+                self._started.pop(report.nodeid, None)
                 self.scoreboard.add(CheckResult.from_json(str(value)))
+            elif name == _WALLS:
+                walls = json.loads(str(value))
+                self.scoreboard.note_walls(walls["programs"], walls["ending"])
+        if report.when == "teardown" and report.failed:
+            self.grader_errors.append(f"{report.nodeid}: {_one_line(report)}")
+        elif report.failed and report.when not in ("setup", "call", "teardown"):
+            # A worker that died running the check (pytest-timeout's thread
+            # method ends the whole process): the check is still scored.
+            self.score_lost(report.nodeid, "the process running it stopped before it ended "
+                                           "(past its time limit, or it crashed)")
+
+    def score_lost(self, nodeid: str, why: str) -> None:
+        result = self._started.pop(nodeid, None)
+        if result is None:
+            return
+        result.diagnosis = Diagnosis(
+            happened=f"the grader could not finish this check: {why}",
+            expected="the check to run to its end", where=[],
+            hint="run `nox -s grade` again; if it repeats, tell your instructor")
+        self.scoreboard.add(result)
+
+    def score_every_lost_check(self) -> None:
+        for nodeid in list(self._started):
+            self.score_lost(nodeid, "the process running it stopped before it ended")
 
 
 def _broken_connection(item: pytest.Item) -> Diagnosis | None:
@@ -207,6 +273,10 @@ def _broken_connection(item: pytest.Item) -> Diagnosis | None:
 
 
 def _one_line(report: pytest.TestReport | pytest.CollectReport) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    message = str(getattr(crash, "message", "") or "")
+    if crash is not None and message:
+        return f"{message.splitlines()[0]} ({crash.path}:{crash.lineno})"
     text = str(report.longrepr).strip().splitlines()
     return text[-1] if text else "unknown error"
 
@@ -222,6 +292,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if config.getoption("--list-checks"):
         return
     scoreboard = config.stash[_SCOREBOARD]
+    collector = config.pluginmanager.get_plugin("grader-results")
+    assert isinstance(collector, ResultCollector)
+    collector.score_every_lost_check()
     json_path = config.getoption("--grade-json")
     if json_path:
         write_gradescope_json(scoreboard, Path(json_path))
@@ -229,15 +302,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if results_fd is not None:
         with os.fdopen(results_fd, "w") as stream:
             json.dump([asdict(result) for result in scoreboard.results], stream)
-    collector = config.pluginmanager.get_plugin("grader-results")
-    unloadable = collector.unloadable if isinstance(collector, ResultCollector) else []
-    if unloadable:
+    problems = [f"grader error: a check module could not be loaded, its points are missing: "
+                f"{problem}" for problem in collector.unloadable]
+    problems += [f"grader error: a check's cleanup failed: {problem}"
+                 for problem in collector.grader_errors]
+    # The score decides the exit status, not pytest's own bookkeeping.
+    if problems:
         session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    elif scoreboard.all_passed():
+        session.exitstatus = pytest.ExitCode.OK
+    else:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
     try:
         print("\n".join(scoreboard.render()), flush=True)
-        for problem in unloadable:
-            print(f"grader error: a check module could not be loaded, its points are missing: "
-                  f"{problem}", flush=True)
+        for problem in problems:
+            print(problem, flush=True)
     except BrokenPipeError:
         # The reader went away (`| head`): the results file is written already.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -1,16 +1,16 @@
-"""Student programs as child processes: started, watched, stopped, reaped.
+"""Student programs as child processes: started, watched, asked, stopped, reaped.
 
 Student code never runs inside the grader. Each program runs through
-`launcher.py` in its own process group, with its output going to files (a
-pipe nobody reads would block it) and a cap on how much it may write.
-Whatever happens, `stop()` kills the whole group and reaps it.
+`launcher.py`, which puts up the walls below from inside (where the system has
+them), reports events to a file, and answers the grader's questions over a
+channel of its own (`channel.py`). Output goes to files (a pipe nobody reads
+would block it). Whatever happens, `stop()` ends the program and everything it
+started (`containment.py`) and reaps it. The same code on every system.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import resource
 import signal
 import subprocess
 import sys
@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader.diagnosis import location_from_event, shown_path
+from grader import containment
+from grader.channel import LauncherChannel
+from grader.diagnosis import ThreadStack, location_from_event, shown_path, threads_from_report
+from grader.timing import ANSWER_SECONDS
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
-OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024  # past this the child gets SIGXFSZ: a flood
 SHOWN_OUTPUT_CHARS = 4000
 POLL_SECONDS = 0.01
 
@@ -30,18 +32,12 @@ POLL_SECONDS = 0.01
 # A step's programs need tens of MB and well under a second of CPU; these
 # bounds stop a runaway (a memory bomb, a CPU-bound loop) long before it
 # hurts the machine or the other checks running beside it.
+OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024  # past this the child gets SIGXFSZ: a flood
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # address space: threads' stacks count too
 CPU_LIMIT_SECONDS = 30
 OPEN_FILES_LIMIT = 256  # the busiest check holds ~25 connections; a leak meets the wall
-
-
-def _limit_child() -> None:
-    # Runs in the child between fork and exec.
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT_BYTES, OUTPUT_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_LIMIT_SECONDS, CPU_LIMIT_SECONDS))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES_LIMIT, OPEN_FILES_LIMIT))
+LIMITS = {"cpu_seconds": CPU_LIMIT_SECONDS, "memory_bytes": MEMORY_LIMIT_BYTES,
+          "output_bytes": OUTPUT_LIMIT_BYTES, "open_files": OPEN_FILES_LIMIT}
 
 
 @dataclass
@@ -56,8 +52,22 @@ class Exited:
         return self.code == 0
 
 
+@dataclass(frozen=True)
+class Report:
+    """What a running program's launcher said about it, when asked."""
+
+    threads: list[ThreadStack]
+    thread_count: int
+    sockets: list[dict[str, Any]]  # the sockets open now, with their creation lines
+    cpu_seconds: float
+    memory_kib: int | None  # resident now; None where the system cannot tell
+    peak_memory_kib: int | None  # resident at its peak so far
+
+
 class StudentProgram:
     """One run of a student's script, e.g. `server.py --port 0`."""
+
+    answers_questions = True  # through the launcher inside it
 
     def __init__(self, script: Path, args: list[str], student_root: Path, workdir: Path) -> None:
         self.script = script
@@ -67,25 +77,35 @@ class StudentProgram:
         workdir.mkdir(parents=True, exist_ok=True)
         stem = f"{script.stem}-{time.monotonic_ns()}"
         self._events_path = workdir / f"{stem}.events"
-        self._stacks_path = workdir / f"{stem}.stacks"
         self._stdout_path = workdir / f"{stem}.stdout"
         self._stderr_path = workdir / f"{stem}.stderr"
         self._events_path.touch()
+        self._channel: LauncherChannel | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.exited: Exited | None = None
 
     # -- life cycle ---------------------------------------------------------
 
     def command(self) -> list[str]:
-        return [sys.executable, "-I", "-u", "-B", str(LAUNCHER), str(self._events_path),
-                str(self._stacks_path), str(self.student_root), str(self.script), *self.args]
+        assert self._channel is not None
+        settings = {"events": str(self._events_path), "root": str(self.student_root),
+                    "limits": LIMITS, "channel_port": self._channel.port,
+                    "channel_token": self._channel.token}
+        # -X utf8: the student's prints reach the grader as UTF-8 on every system.
+        return [sys.executable, "-I", "-X", "utf8", "-u", "-B", str(LAUNCHER),
+                json.dumps(settings), str(self.script), *self.args]
 
     def start(self) -> None:
-        command = self.command()
-        with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
-            self.process = subprocess.Popen(
-                command, cwd=self.script.parent, stdin=subprocess.DEVNULL, stdout=out,
-                stderr=err, start_new_session=True, preexec_fn=_limit_child)
+        self._channel = LauncherChannel() if self.answers_questions else None
+        try:
+            with open(self._stdout_path, "wb") as out, open(self._stderr_path, "wb") as err:
+                self.process = subprocess.Popen(
+                    self.command(), cwd=self.script.parent, stdin=subprocess.DEVNULL,
+                    stdout=out, stderr=err, **containment.start_options())
+        except BaseException:
+            if self._channel is not None:
+                self._channel.close()
+            raise
 
     @property
     def shown(self) -> str:
@@ -115,52 +135,46 @@ class StudentProgram:
         return self.poll()
 
     def stop(self) -> None:
-        """Kill the program and everything it started; reap it."""
+        """End the program and everything it started; reap it."""
+        if self._channel is not None:
+            self._channel.close()
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
+        containment.end_tree(self.process)
         self.poll()
 
-    def dump_stacks(self) -> str:
-        """Ask a running program where each of its threads is; '' if it cannot say."""
-        if self.poll() is not None:
-            return ""
-        try:
-            os.kill(self.pid, signal.SIGUSR1)
-        except ProcessLookupError:
-            return ""
-        deadline = time.monotonic() + 1.0
-        last_size = -1
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            size = self._stacks_path.stat().st_size if self._stacks_path.exists() else 0
-            if size and size == last_size:
-                break
-            last_size = size
-        return self._stacks_path.read_text(errors="replace") if self._stacks_path.exists() else ""
+    # -- asking it -----------------------------------------------------------
+
+    def report(self) -> Report | None:
+        """Ask the running program about itself; None if it cannot answer."""
+        if self.poll() is not None or self._channel is None:
+            return None
+        answer = self._channel.ask("report", ANSWER_SECONDS)
+        if answer is None:
+            return None
+        return Report(threads=threads_from_report(answer),
+                      thread_count=int(answer.get("thread_count", 0)),
+                      sockets=list(answer.get("sockets", [])),
+                      cpu_seconds=float(answer.get("cpu_seconds", 0.0)),
+                      memory_kib=answer.get("memory_kib"),
+                      peak_memory_kib=answer.get("peak_memory_kib"))
+
+    def dump_stacks(self) -> list[ThreadStack]:
+        """Where each of its threads is; [] if it cannot say."""
+        report = self.report()
+        return report.threads if report else []
 
     def list_open_sockets(self) -> list[dict[str, Any]]:
-        """Ask a running program which of its sockets are open; [] if it cannot say."""
-        if self.poll() is not None:
-            return []
-        already = len(self.events("open_sockets_listed"))
-        os.kill(self.pid, signal.SIGUSR2)
-        deadline = time.monotonic() + 1.0
-        while time.monotonic() < deadline:
-            if len(self.events("open_sockets_listed")) > already:
-                break
-            time.sleep(POLL_SECONDS)
-        return self.events("socket_open_now")
+        """Which of its sockets are open, with where each was created; [] if it cannot say."""
+        report = self.report()
+        return report.sockets if report else []
 
     # -- what it said and did ----------------------------------------------
 
     def events(self, kind: str | None = None) -> list[dict[str, Any]]:
         found = []
-        for line in self._events_path.read_text(errors="replace").splitlines():
+        text = self._events_path.read_text(encoding="utf-8", errors="replace")
+        for line in text.splitlines():
             try:
                 event = json.loads(line)
             except json.JSONDecodeError:
@@ -168,6 +182,19 @@ class StudentProgram:
             if isinstance(event, dict) and (kind is None or event.get("event") == kind):
                 found.append(event)
         return found
+
+    def walls(self) -> dict[str, Any] | None:
+        """The limits its launcher could put up here, and those it could not."""
+        reported = self.events("walls")
+        return reported[0] if reported else None
+
+    def forked(self) -> list[int]:
+        """The pids of the processes it forked, as its launcher saw them."""
+        return [int(event["pid"]) for event in self.events("forked") if "pid" in event]
+
+    def left_group(self) -> list[int]:
+        """The pids of its processes that made process groups of their own."""
+        return [int(event["pid"]) for event in self.events("left_group") if "pid" in event]
 
     def crash(self) -> dict[str, Any] | None:
         """The uncaught exception the program died of, as the launcher reported it."""
@@ -201,31 +228,13 @@ class StudentProgram:
         return any(path.exists() and path.stat().st_size >= OUTPUT_LIMIT_BYTES
                    for path in (self._stdout_path, self._stderr_path))
 
-    # -- what the operating system sees ------------------------------------
-
-    def open_descriptors(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def memory_kib(self, field: str = "VmRSS") -> int:
-        """A memory figure of /proc/PID/status: VmRSS now, VmHWM the peak so far."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-        return 0
-
-    def thread_count(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/task"))
-
-    def cpu_seconds(self) -> float:
-        # Fields 14 and 15 of /proc/PID/stat: user and system time in clock ticks;
-        # the command name in field 2 may hold spaces, so split after its ')'.
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 
 def _exited_from_returncode(code: int) -> Exited:
     if code < 0:
-        return Exited(code=None, signal_name=signal.Signals(-code).name)
+        try:
+            return Exited(code=None, signal_name=signal.Signals(-code).name)
+        except ValueError:
+            return Exited(code=None, signal_name=f"signal {-code}")
     return Exited(code=code, signal_name=None)
 
 
@@ -233,7 +242,7 @@ def _read_start(path: Path) -> str:
     if not path.exists():
         return ""
     with open(path, "rb") as stream:
-        text = stream.read(SHOWN_OUTPUT_CHARS + 1).decode(errors="replace")
+        text = stream.read(SHOWN_OUTPUT_CHARS + 1).decode("utf-8", errors="replace")
     if len(text) > SHOWN_OUTPUT_CHARS:
         text = text[:SHOWN_OUTPUT_CHARS] + "\n[... output cut ...]"
     return text
@@ -243,8 +252,8 @@ class NativeProgram(StudentProgram):
     """One of the kit's own compiled programs (the lesson's C server and client),
     run and reaped like a student's, but with no launcher inside to ask."""
 
+    answers_questions = False
+
     def command(self) -> list[str]:
         return [str(self.script), *self.args]
 
-    def dump_stacks(self) -> str:
-        return ""  # SIGUSR1 would only kill it

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader import walls
 from grader.diagnosis import Diagnosis, shown_path
 from grader.files import write_atomically
 
@@ -56,9 +57,19 @@ class Scoreboard:
     submission: Path
     results: list[CheckResult] = field(default_factory=list)
     _blocked: dict[tuple[str, str], str] = field(default_factory=dict)
+    _walls: list[dict[str, Any]] = field(default_factory=list)
+    _ending: list[str] = field(default_factory=list)
 
     def add(self, result: CheckResult) -> None:
         self.results.append(result)
+
+    def note_walls(self, programs: list[dict[str, Any]], ending: list[str]) -> None:
+        """The walls the programs of one check had, and how their leftovers were ended."""
+        self._walls += programs
+        self._ending += [way for way in ending if way not in self._ending]
+
+    def walls_line(self) -> str:
+        return walls.summary(self._walls, self._ending)
 
     def block(self, step: str, program: str, reason: str) -> None:
         self._blocked.setdefault((step, program), reason)
@@ -89,7 +100,8 @@ class Scoreboard:
         return bool(self.results) and all(result.passed for result in self.results)
 
     def render(self) -> list[str]:
-        lines = ["", f"Scoreboard for {shown_path(str(self.submission))}/", ""]
+        lines = ["", f"Scoreboard for {shown_path(str(self.submission))}/",
+                 f"  {self.walls_line()}", ""]
         for step in self.steps():
             lines.append(self._step_line(step))
         lines += [f"  {'total':<16}{self.points:>3}/{self.max_points:<3}", ""]

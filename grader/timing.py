@@ -28,6 +28,12 @@ REPLY_SECONDS = 2.0 * SCALE  # for one reply on loopback
 CLIENT_RUN_SECONDS = 3.0 * SCALE  # for a whole run of the student's client
 CLIENT_TIMEOUT_FLAG = 0.5  # the --timeout the grader gives a client it tests for timeouts
 IDLE_TIMEOUT_FLAG = 0.5  # the --idle-timeout the grader gives a server it tests for that
+# For a running program's launcher to answer the grader (its thread runs even while
+# the program waits in a call, and between the steps of a busy loop).
+ANSWER_SECONDS = 1.0 * SCALE
+# Windows takes about 2 s to report a refused connect to loopback (it retries
+# the SYN); a client told of a refused connection may need that much longer.
+REFUSED_CONNECT_SECONDS = 2.5 * SCALE
 SETTLE_SECONDS = 1.0 * SCALE  # for a server to notice a closed client and free its socket
 # From a program's sockets closing to its exit status, when it dies: a moment,
 # longer on a busy machine. Waited only when something already went wrong.

@@ -1,10 +1,16 @@
-"""Diagnoses from plain data: stack dumps and locations, no processes."""
+"""Diagnoses from plain data: launcher reports and locations, no processes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from grader.diagnosis import Diagnosis, Location, describe_blocked, parse_stack_dump, where_blocked
+from grader.diagnosis import (
+    Diagnosis,
+    Location,
+    describe_blocked,
+    threads_from_report,
+    where_blocked,
+)
 
 
 def student_file(tmp_path: Path) -> Path:
@@ -15,26 +21,27 @@ def student_file(tmp_path: Path) -> Path:
     return path
 
 
-def dump(path: Path, line: int) -> str:
-    return (
-        "Thread 0x00007f0000000001 (most recent call first):\n"
-        '  File "/usr/lib/python3.11/threading.py", line 320 in wait\n'
-        "\n"
-        "Current thread 0x00007f0000000002 (most recent call first):\n"
-        '  File "/usr/lib/python3.11/socket.py", line 294 in accept\n'
-        f'  File "{path}", line {line} in serve\n'
-        '  File "<frozen runpy>", line 88 in _run_code\n')
+def report(path: Path, line: int) -> dict[str, object]:
+    """A launcher's report: a library thread, and the main thread in the student's code."""
+    return {"threads": [
+        {"name": "Thread-1", "main": False, "frames": [
+            {"file": "/usr/lib/python3.11/threading.py", "line": 320, "function": "wait"}]},
+        {"name": "MainThread", "main": True, "frames": [
+            {"file": "/usr/lib/python3.11/socket.py", "line": 294, "function": "accept"},
+            {"file": str(path), "line": line, "function": "serve"},
+            {"file": "<frozen runpy>", "line": 88, "function": "_run_code"}]}]}
 
 
 def test_the_innermost_student_frame_of_each_thread_is_found(tmp_path: Path) -> None:
     path = student_file(tmp_path)
-    threads = parse_stack_dump(dump(path, 4), path.parent)
-    assert threads == [[Location(str(path), 4, "serve")]]
+    threads = threads_from_report(report(path, 4))
+    assert [thread.name for thread in threads] == ["Thread-1", "MainThread"]
+    assert where_blocked(threads, path.parent) == [Location(str(path), 4, "serve")]
 
 
 def test_the_blocking_call_is_named_from_the_source_line(tmp_path: Path) -> None:
     path = student_file(tmp_path)
-    places = where_blocked(dump(path, 3), path.parent)
+    places = where_blocked(threads_from_report(report(path, 3)), path.parent)
     assert places[0].blocking_call() == "accept()"
     assert describe_blocked("server", places) == "your server is waiting in accept()"
     assert places[0].describe().endswith("server.py:3: conn, address = listener.accept()")
@@ -42,7 +49,8 @@ def test_the_blocking_call_is_named_from_the_source_line(tmp_path: Path) -> None
 
 def test_a_program_stuck_outside_its_code_is_said_not_to_answer(tmp_path: Path) -> None:
     assert describe_blocked("client", []) == "your client is not answering"
-    assert where_blocked("garbage\n", tmp_path) == []
+    assert where_blocked(threads_from_report(None), tmp_path) == []
+    assert where_blocked(threads_from_report({"threads": []}), tmp_path) == []
 
 
 def test_a_diagnosis_reads_what_expected_where_hint() -> None:

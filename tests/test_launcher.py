@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 
-from grader.process import StudentProgram
+from grader.diagnosis import where_blocked
+from grader.process import LIMITS, StudentProgram
 
 
 def run(tmp_path: Path, source: str, wait: float = 10) -> StudentProgram:
@@ -92,18 +94,94 @@ def test_the_script_folder_is_first_on_the_import_path(tmp_path: Path) -> None:
     assert program.stdout().strip() == "42"
 
 
-def test_a_hung_program_dumps_the_line_it_waits_on(tmp_path: Path) -> None:
+def start_waiting(tmp_path: Path, source: str) -> StudentProgram:
+    """A program that prints 'ready' and then waits: asked about itself, it must answer."""
     step = tmp_path / "step"
-    step.mkdir()
+    step.mkdir(exist_ok=True)
     script = step / "prog.py"
-    script.write_text("import socket\na, b = socket.socketpair()\nprint('ready', flush=True)\n"
-                      "a.recv(1)\n")
+    script.write_text(textwrap.dedent(source))
     program = StudentProgram(script, [], step, tmp_path / "work")
     program.start()
+    deadline = time.monotonic() + 10
+    while "ready" not in program.stdout() and time.monotonic() < deadline:
+        assert program.poll() is None, program.stderr()
+        time.sleep(0.01)
+    return program
+
+
+def test_a_hung_program_says_the_line_each_thread_waits_on(tmp_path: Path) -> None:
+    program = start_waiting(tmp_path, """
+        import socket, threading
+        a, b = socket.socketpair()
+        def worker():
+            b.recv(1)
+        threading.Thread(target=worker, name="worker").start()
+        print("ready", flush=True)
+        a.recv(1)
+    """)
     try:
-        deadline_ok = program.wait(0.5) is None
-        stacks = program.dump_stacks()
+        threads = program.dump_stacks()
     finally:
         program.stop()
-    assert deadline_ok
-    assert f'File "{script}", line 4' in stacks
+    places = {thread.name: where_blocked([thread], program.student_root) for thread in threads}
+    assert [(place.line, place.function) for place in places["MainThread"]] == [(8, "<module>")]
+    assert [(place.line, place.function) for place in places["worker"]] == [(5, "worker")]
+    assert len(threads) == 2  # the launcher's own answering thread is not shown
+
+
+def test_a_running_program_reports_its_open_sockets_threads_cpu_and_memory(
+        tmp_path: Path) -> None:
+    program = start_waiting(tmp_path, """
+        import socket, time
+        kept = [socket.socket() for _ in range(3)]
+        closed = socket.socket()
+        closed.close()
+        print("ready", flush=True)
+        time.sleep(60)
+    """)
+    try:
+        report = program.report()
+    finally:
+        program.stop()
+    assert report is not None
+    assert [entry["origin"]["line"] for entry in report.sockets] == [3, 3, 3]
+    assert report.thread_count == 1
+    assert 0 < report.cpu_seconds < 5
+    assert report.memory_kib is not None and report.peak_memory_kib is not None
+    assert 1_000 < report.memory_kib <= report.peak_memory_kib < 2 * report.memory_kib
+
+
+def test_a_program_that_has_ended_cannot_be_asked(tmp_path: Path) -> None:
+    program = run(tmp_path, "print('bye')\n")
+    assert program.report() is None
+
+
+def test_the_walls_put_up_are_reported(tmp_path: Path) -> None:
+    program = run(tmp_path, """
+        import resource
+        print(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    """)
+    walls = program.walls()
+    assert walls is not None
+    assert walls["applied"]["open_files"] == int(program.stdout().strip())
+    assert set(walls["applied"]) | set(walls["missing"]) == set(LIMITS)
+
+
+def test_paths_with_spaces_and_letters_beyond_ascii_are_reported_as_they_are(
+        tmp_path: Path) -> None:
+    folder = tmp_path / "José Ñandú 张伟"
+    folder.mkdir()
+    program = start_waiting(folder, """
+        import socket
+        a, b = socket.socketpair()
+        print("ready é 张", flush=True)
+        a.recv(1)
+    """)
+    try:
+        threads = program.dump_stacks()
+    finally:
+        program.stop()
+    [place] = where_blocked(threads, program.student_root)
+    assert place.file == str(folder / "step" / "prog.py")
+    assert place.blocking_call() == "recv()"
+    assert "ready é 张" in program.stdout()

@@ -42,6 +42,7 @@ def check_client_closes(harness):
 @pytest.fixture
 def sample(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     monkeypatch.setenv("PYTHONPATH", str(KIT))
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # as the grader runs it
     pytester.makepyfile(check_00_sample=SAMPLE_CHECKS)
     (pytester.path / "submission" / "00_sample").mkdir(parents=True)
     return pytester
@@ -95,3 +96,88 @@ def test_a_failed_gate_check_stops_the_programs_later_checks(sample: pytest.Pyte
         "00_sample · server echoes (0/2)",
         "    not run: blocked by 'server starts'",
     ])
+
+
+OVERRUNNING_CHECKS = '''
+import time
+
+from grader.plugin import check
+
+STEP = "00_sample"
+
+
+@check(points=1, program="server")
+def check_server_starts(harness):
+    pass
+
+
+@check(points=2, program="server")
+def check_server_never_ends(harness):
+    time.sleep(60)
+
+
+@check(points=3, program="client")
+def check_client_prints(harness):
+    pass
+'''
+
+
+def test_a_check_past_its_time_limit_is_scored_where_the_limit_ends_its_process(
+        sample: pytest.Pytester) -> None:
+    # pytest-timeout's thread method (the one Windows has) ends the whole
+    # process running the check: it must cost that check only.
+    sample.makepyfile(check_00_sample=OVERRUNNING_CHECKS)
+    result = run(sample, "-p", "xdist.plugin", "-n", "1", "-p", "pytest_timeout",
+                 "--timeout=2", "--timeout-method=thread",
+                 "--grade-json", str(sample.path / "results.json"))
+    results = json.loads((sample.path / "results.json").read_text())
+    assert [(t["name"], t["score"], t["status"]) for t in results["tests"]] == [
+        ("00_sample: server starts", 1, "passed"),
+        ("00_sample: server never ends", 0, "failed"),
+        ("00_sample: client prints", 3, "passed"),
+    ]
+    assert "the grader could not finish this check" in results["tests"][1]["output"]
+    assert result.ret == 1
+
+
+def test_every_check_passing_is_exit_status_0_even_with_a_check_skipped(
+        sample: pytest.Pytester) -> None:
+    sample.makepyfile(check_00_sample='''
+import pytest
+from grader.plugin import check
+
+STEP = "00_sample"
+
+
+@check(points=1, program="server")
+def check_server_starts(harness):
+    pass
+
+
+@check(points=1, program="server")
+def check_needs_a_compiler(harness):
+    pytest.skip("no C compiler found")
+''')
+    result = run(sample)
+    result.stdout.fnmatch_lines(["Every check passes. Well done!"])
+    assert result.ret == 0
+
+
+def test_a_cleanup_that_fails_is_the_graders_error_not_a_pass(
+        sample: pytest.Pytester) -> None:
+    sample.makepyfile(check_00_sample='''
+from grader.plugin import check
+
+STEP = "00_sample"
+
+
+@check(points=1, program="server")
+def check_server_starts(harness):
+    def broken():
+        raise RuntimeError("a close that failed")
+    harness.on_close(broken)
+''')
+    result = run(sample)
+    result.stdout.fnmatch_lines([
+        "grader error: a check's cleanup failed: *check_server_starts*a close that failed*"])
+    assert result.ret == 3

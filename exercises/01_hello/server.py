@@ -20,7 +20,8 @@ def parse_args() -> argparse.Namespace:
 def serve_one_client(host: str, port: int) -> None:
     """Accept one client, echo its one message back, close both sockets.
 
-    1. listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM); set SO_REUSEADDR.
+    1. listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM); set SO_REUSEADDR
+       (on Windows SO_EXCLUSIVEADDRUSE: see the README).
     2. listener.bind((host, port)), listener.listen(1); print the port it got:
        listener.getsockname()[1] (flush=True).
     3. conn, address = listener.accept(): waits for one client.

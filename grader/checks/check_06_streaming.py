@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from grader.checks.common import (
     expect_client_finished,
     expect_client_gives_up,
@@ -49,6 +51,21 @@ MEMORY_GROWTH_LIMIT_KIB = FILE_SIZE // 1024
 BOUNDED_HINT = ("never hold a whole file or frame in memory: read the file a chunk at a time "
                 "when the client's outbox is nearly empty, and stop reading a client whose "
                 "outbox is full")
+
+
+def memory_now_kib(harness: Harness, server: Server, when: str) -> int:
+    """The server's resident memory now; the check is skipped where it cannot be told."""
+    facts = harness.facts(server.program, when)
+    # A peak far above the present size was inherited (the grader's own, through
+    # fork), not reached: the growth could not be told from it.
+    if facts.memory_kib is None or facts.peak_memory_kib is None \
+            or facts.peak_memory_kib > 2 * facts.memory_kib:
+        pytest.skip("this system cannot tell how much memory a program uses")
+    return facts.memory_kib
+
+
+def peak_memory_kib(harness: Harness, server: Server, when: str) -> int:
+    return harness.facts(server.program, when).peak_memory_kib or 0
 
 
 def start_file_server(harness: Harness) -> tuple[Server, bytes]:
@@ -172,7 +189,7 @@ def check_server_sends_a_file_to_many_clients_at_once_in_bounded_memory(
         harness: Harness) -> None:
     server, contents = start_file_server(harness)
     expected_digest = hashlib.sha256(contents).hexdigest()
-    before = server.program.memory_kib("VmRSS")
+    before = memory_now_kib(harness, server, "before the clients came")
     peers = [harness.connect(server) for _ in range(CLIENTS_AT_ONCE)]
     for peer in peers:
         peer.send(frame(GET, FILE_NAME.encode()))
@@ -202,7 +219,7 @@ def check_server_sends_a_file_to_many_clients_at_once_in_bounded_memory(
                          f"{expected_digest[:16]}...",
                 where=[server.program.shown],
                 hint="send each client the whole file from its start, and hash what you send"))
-    growth = server.program.memory_kib("VmHWM") - before
+    growth = peak_memory_kib(harness, server, "after sending the file") - before
     if growth >= MEMORY_GROWTH_LIMIT_KIB:
         raise CheckFailed(Diagnosis(
             happened=f"sending an {FILE_SIZE // 2**20} MB file to {CLIENTS_AT_ONCE} clients "
@@ -228,7 +245,7 @@ def download_after_request(peer: Peer) -> tuple[bytes, str]:
 def check_server_stops_reading_a_client_that_never_reads_its_replies(
         harness: Harness) -> None:
     server, _ = start_file_server(harness)
-    before = server.program.memory_kib("VmRSS")
+    before = memory_now_kib(harness, server, "before the client came")
     hog = harness.connect(server)
     hog.sock.setblocking(False)
     request = frame(GET, FILE_NAME.encode()) + frame(ECHO, b"e" * 60_000) * 200
@@ -242,7 +259,7 @@ def check_server_stops_reading_a_client_that_never_reads_its_replies(
         except OSError:
             break
     frame_exchange(harness.connect(server))
-    growth = server.program.memory_kib("VmHWM") - before
+    growth = peak_memory_kib(harness, server, "after a client read none of its replies") - before
     if growth >= MEMORY_GROWTH_LIMIT_KIB:
         raise CheckFailed(Diagnosis(
             happened=f"a client that asked for an {FILE_SIZE // 2**20} MB file and "

@@ -23,7 +23,8 @@ def parsed_scripts(harness: Harness, *scripts: str) -> list[tuple[Path, ast.Modu
         if not path.is_file():
             continue
         try:
-            trees.append((path, ast.parse(path.read_text(), str(path))))
+            # Bytes, as Python reads a script: UTF-8 unless the file says otherwise.
+            trees.append((path, ast.parse(path.read_bytes(), str(path))))
         except SyntaxError as error:
             raise CheckFailed(Diagnosis(
                 happened=f"Python cannot read {shown_path(str(path))}: {error.msg}",

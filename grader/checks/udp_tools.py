@@ -67,6 +67,8 @@ class FakeUdpServer(Background):
             data, sender = self.sock.recvfrom(MAX_DATAGRAM)
         except TimeoutError:
             return
+        except OSError:
+            return  # Windows: an earlier reply to a client gone, reported here
         head, _, message = data.partition(b" ")
         self.sock.sendto(head + b" " + message.upper(), sender)
 

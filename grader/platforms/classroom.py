@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="write nothing; exit 1 if the workflow is out of date")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     text = render()
-    current = WORKFLOW.read_text() if WORKFLOW.is_file() else ""
+    current = WORKFLOW.read_text(encoding="utf-8") if WORKFLOW.is_file() else ""
     shown = WORKFLOW.relative_to(KIT)
     if args.check:
         if current != text:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{shown} is up to date")
         return 0
     WORKFLOW.parent.mkdir(parents=True, exist_ok=True)
-    WORKFLOW.write_text(text)
+    WORKFLOW.write_text(text, encoding="utf-8")
     points = step_points()
     print(f"Wrote {shown}: {len(points)} steps, {sum(points.values())} points")
     return 0

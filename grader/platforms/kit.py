@@ -16,7 +16,7 @@ GIT_SECONDS = 10
 
 def grade_packages(noxfile: Path = KIT / "noxfile.py") -> list[str]:
     """The pip requirements grading needs: GRADE_PACKAGES in noxfile.py."""
-    for node in ast.parse(noxfile.read_text()).body:
+    for node in ast.parse(noxfile.read_text(encoding="utf-8")).body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name)
                 and node.targets[0].id == "GRADE_PACKAGES"):

@@ -15,7 +15,7 @@ from grader.layout import CHECKS, known_steps
 def declared_points(module: Path) -> list[int]:
     """The points of each `@check(...)` in one check module, in order."""
     points = []
-    for node in ast.parse(module.read_text()).body:
+    for node in ast.parse(module.read_text(encoding="utf-8")).body:
         if not isinstance(node, ast.FunctionDef):
             continue
         for decorator in node.decorator_list:

@@ -104,7 +104,7 @@ def local_score(step_root: Path) -> dict[str, Any] | None:
                 cwd=KIT, capture_output=True, text=True, timeout=GRADE_SECONDS)
             if graded.returncode not in (0, 1):
                 return None
-            return step_scores(json.loads(json_path.read_text()))
+            return step_scores(json.loads(json_path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
             return None
 

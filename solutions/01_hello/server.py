@@ -21,8 +21,10 @@ def serve_one_client(host: str, port: int) -> None:
     """Accept one client, echo its one message back, close both sockets."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     # Lets the server restart at once on the same port, instead of waiting
-    # for the old connection to leave the TIME_WAIT state.
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # for the old connection to leave the TIME_WAIT state. On Windows that option
+    # would let a second server share the port: there, ask for the port alone.
+    reuse = getattr(socket, "SO_EXCLUSIVEADDRUSE", socket.SO_REUSEADDR)
+    listener.setsockopt(socket.SOL_SOCKET, reuse, 1)
     listener.bind((host, port))
     listener.listen(1)
     print(f"listening on {host}:{listener.getsockname()[1]}", flush=True)

@@ -54,7 +54,9 @@ def serve_client(conn: socket.socket, idle_timeout: float) -> None:
 def serve_forever(host: str, port: int, idle_timeout: float) -> None:
     """Serve clients one after another until interrupted."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # SO_REUSEADDR (SO_EXCLUSIVEADDRUSE on Windows): as in step 01.
+    listener.setsockopt(socket.SOL_SOCKET,
+                        getattr(socket, "SO_EXCLUSIVEADDRUSE", socket.SO_REUSEADDR), 1)
     try:
         listener.bind((host, port))
         listener.listen()

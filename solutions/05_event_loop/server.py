@@ -59,7 +59,9 @@ class EventLoopServer:
         self.max_clients = max_clients
         self.selector = selectors.DefaultSelector()
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # SO_REUSEADDR (SO_EXCLUSIVEADDRUSE on Windows): as in step 01.
+        self.listener.setsockopt(socket.SOL_SOCKET,
+                                 getattr(socket, "SO_EXCLUSIVEADDRUSE", socket.SO_REUSEADDR), 1)
         self.listener.bind((host, port))
         self.listener.listen(LISTEN_BACKLOG)
         self.listener.setblocking(False)
