@@ -46,6 +46,14 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def quick_start(session: nox.Session) -> None:
+    """Run the README's quick start with Debian's python3 on fresh copies of the kit (slow)."""
+    install_once(session, *GRADE_PACKAGES)
+    session.run("python", "-m", "pytest", "-m", "quick_start", "tests/test_quick_start.py",
+                *session.posargs)
+
+
+@nox.session
 def lint(session: nox.Session) -> None:
     """Check the code style of the grader, solutions and tests with ruff."""
     install_once(session, *LINT_PACKAGES)
