@@ -317,7 +317,14 @@ RUNAWAYS = [
 BUGS += RUNAWAYS
 
 
-@pytest.mark.parametrize("bug", BUGS, ids=[bug.name for bug in BUGS])
+# Graded in tests/test_every_system.py instead, on every system.
+EVERYWHERE = ["deadlock: client waits for a reply without sending",
+              "missing close on server: accepted socket",
+              "crash on connection reset"]
+HERE = [bug for bug in BUGS if bug.name not in EVERYWHERE]
+
+
+@pytest.mark.parametrize("bug", HERE, ids=[bug.name for bug in HERE])
 def test_bug_is_caught_with_the_right_words(bug: Mutation, tmp_path: Path) -> None:
     submission = bug.apply(tmp_path / "submission")
     graded = grade(submission, bug.step, json_path=tmp_path / "results.json")

@@ -1,32 +1,9 @@
-"""The reference solutions score 100%; the untouched stubs score 0, without waiting."""
+"""Grading results have Gradescope's shape. (The solutions' 100% and the stubs' 0 are
+proved in tests/test_every_system.py, which also runs on macOS and Windows.)"""
 
 from pathlib import Path
 
-from tests.grading import EXERCISES, SOLUTIONS, grade
-
-
-def test_solutions_pass_every_check(tmp_path: Path) -> None:
-    graded = grade(SOLUTIONS, json_path=tmp_path / "results.json")
-    assert graded.failed() == {}, graded.output
-    assert graded.results["score"] == graded.results["max_score"]
-    assert graded.exit_code == 0
-    assert "Every check passes" in graded.output
-
-
-def test_untouched_stubs_score_zero_as_not_started(tmp_path: Path) -> None:
-    graded = grade(EXERCISES, json_path=tmp_path / "results.json")
-    assert graded.results["score"] == 0
-    assert graded.exit_code == 1
-    # Every check ends as "not started" or "not run": none waited for a timeout.
-    for test in graded.tests:
-        output = str(test["output"])
-        assert output.startswith(("not started yet", "not run")), test
-    steps = sorted(path.name for path in EXERCISES.iterdir() if path.is_dir())
-    assert len(steps) == 7
-    for step in steps:
-        assert f"{step} " in graded.output
-    assert graded.output.count("not started yet") == len(steps)
-    assert "Traceback" not in graded.output
+from tests.grading import SOLUTIONS, grade
 
 
 def test_results_json_has_gradescope_shape(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ the same way. What it reads is only what it writes:
 - block mappings (`key: value`, keys of letters, digits, `_` and `-`) and
   block sequences (`- item`, or `- key: value` starting a mapping), two
   spaces per level;
-- scalars: integers, plain strings that YAML cannot take for anything else
-  (no `: `, no `#`, no leading indicator, not a number, boolean or null),
+- scalars: integers, the booleans `true` and `false`, plain strings that YAML
+  cannot take for anything else (no `: `, no `#`, no leading indicator, not a
+  number, boolean or null),
   and every other string in double quotes, written as JSON (whose string
   syntax YAML's double-quoted style includes);
 - whole-line comments and blank lines, which are skipped.
@@ -21,7 +22,7 @@ import json
 import re
 from dataclasses import dataclass
 
-Value = str | int | list["Value"] | dict[str, "Value"]
+Value = str | int | bool | list["Value"] | dict[str, "Value"]
 
 INDENT = "  "
 KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -44,6 +45,8 @@ def dump(value: dict[str, Value], header: str = "") -> str:
 
 
 def scalar(value: str | int) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
     if PLAIN.fullmatch(value) and value == value.strip() and value.lower() not in RESERVED:
@@ -157,7 +160,7 @@ def _parse_sequence(lines: list[_Line], start: int, indent: int) -> tuple[Value,
     return sequence, index
 
 
-def _parse_scalar(text: str, number: int) -> str | int:
+def _parse_scalar(text: str, number: int) -> str | int | bool:
     if text.startswith('"'):
         try:
             value = json.loads(text)
@@ -168,6 +171,8 @@ def _parse_scalar(text: str, number: int) -> str | int:
         return value
     if INTEGER.fullmatch(text):
         return int(text)
+    if text in ("true", "false"):
+        return text == "true"
     if scalar(text) != text:
         raise YamlError(f"line {number}: {text!r} must be quoted")
     return text
