@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from grader.diagnosis import where_blocked
@@ -94,23 +96,27 @@ def test_the_script_folder_is_first_on_the_import_path(tmp_path: Path) -> None:
     assert program.stdout().strip() == "42"
 
 
-def start_waiting(tmp_path: Path, source: str) -> StudentProgram:
-    """A program that prints 'ready' and then waits: asked about itself, it must answer."""
+@contextmanager
+def waiting(tmp_path: Path, source: str) -> Iterator[StudentProgram]:
+    """A program that prints 'ready' and then waits, to be asked about itself; stopped after."""
     step = tmp_path / "step"
     step.mkdir(exist_ok=True)
     script = step / "prog.py"
     script.write_text(textwrap.dedent(source))
     program = StudentProgram(script, [], step, tmp_path / "work")
     program.start()
-    deadline = time.monotonic() + 10
-    while "ready" not in program.stdout() and time.monotonic() < deadline:
-        assert program.poll() is None, program.stderr()
-        time.sleep(0.01)
-    return program
+    try:
+        deadline = time.monotonic() + 10
+        while "ready" not in program.stdout() and time.monotonic() < deadline:
+            assert program.poll() is None, program.stderr()
+            time.sleep(0.01)
+        yield program
+    finally:
+        program.stop()
 
 
 def test_a_hung_program_says_the_line_each_thread_waits_on(tmp_path: Path) -> None:
-    program = start_waiting(tmp_path, """
+    with waiting(tmp_path, """
         import socket, threading
         a, b = socket.socketpair()
         def worker():
@@ -118,11 +124,8 @@ def test_a_hung_program_says_the_line_each_thread_waits_on(tmp_path: Path) -> No
         threading.Thread(target=worker, name="worker").start()
         print("ready", flush=True)
         a.recv(1)
-    """)
-    try:
+    """) as program:
         threads = program.dump_stacks()
-    finally:
-        program.stop()
     places = {thread.name: where_blocked([thread], program.student_root) for thread in threads}
     assert [(place.line, place.function) for place in places["MainThread"]] == [(8, "<module>")]
     assert [(place.line, place.function) for place in places["worker"]] == [(5, "worker")]
@@ -131,18 +134,15 @@ def test_a_hung_program_says_the_line_each_thread_waits_on(tmp_path: Path) -> No
 
 def test_a_running_program_reports_its_open_sockets_threads_cpu_and_memory(
         tmp_path: Path) -> None:
-    program = start_waiting(tmp_path, """
+    with waiting(tmp_path, """
         import socket, time
         kept = [socket.socket() for _ in range(3)]
         closed = socket.socket()
         closed.close()
         print("ready", flush=True)
         time.sleep(60)
-    """)
-    try:
+    """) as program:
         report = program.report()
-    finally:
-        program.stop()
     assert report is not None
     assert [entry["origin"]["line"] for entry in report.sockets] == [3, 3, 3]
     assert report.thread_count == 1
@@ -171,16 +171,13 @@ def test_paths_with_spaces_and_letters_beyond_ascii_are_reported_as_they_are(
         tmp_path: Path) -> None:
     folder = tmp_path / "José Ñandú 张伟"
     folder.mkdir()
-    program = start_waiting(folder, """
+    with waiting(folder, """
         import socket
         a, b = socket.socketpair()
         print("ready é 张", flush=True)
         a.recv(1)
-    """)
-    try:
+    """) as program:
         threads = program.dump_stacks()
-    finally:
-        program.stop()
     [place] = where_blocked(threads, program.student_root)
     assert place.file == str(folder / "step" / "prog.py")
     assert place.blocking_call() == "recv()"
