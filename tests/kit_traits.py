@@ -25,6 +25,7 @@ import os
 import socket
 import sys
 import time
+import weakref
 from typing import Any
 
 TRAITS = {name for name in os.environ.get("KIT_TRAITS", "").split(",") if name}
@@ -156,17 +157,20 @@ def _udp_reset() -> None:
     real_sendto = socket.socket.sendto
     real_recv = socket.socket.recv
     real_recvfrom = socket.socket.recvfrom
-    sent_to: dict[int, list[tuple[str, int]]] = {}
+    # Keyed by the socket itself: an id() is reused once a socket is gone, and a
+    # later TCP socket of the same id must not inherit its resets.
+    sent_to: weakref.WeakKeyDictionary[socket.socket, list[tuple[str, int]]] = (
+        weakref.WeakKeyDictionary())
 
     def sendto(self: socket.socket, data: bytes, *args: Any) -> Any:
         sent = real_sendto(self, data, *args)
         address = args[-1]
         if self.type == socket.SOCK_DGRAM and isinstance(address, tuple):
-            sent_to.setdefault(id(self), []).append((str(address[0]), int(address[1])))
+            sent_to.setdefault(self, []).append((str(address[0]), int(address[1])))
         return sent
 
     def raise_if_refused(sock: socket.socket) -> None:
-        for address in sent_to.pop(id(sock), []):
+        for address in sent_to.pop(sock, []):
             if _nothing_bound_at(address):
                 raise ConnectionResetError(
                     10054, "An existing connection was forcibly closed by the remote host")

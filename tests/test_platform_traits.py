@@ -207,3 +207,33 @@ def test_every_python_from_3_11_grades_the_solutions_fully_and_the_stubs_zero(
     expect_full_marks(grade_under([], SOLUTIONS, tmp_path, python=python))
     stubs = grade_under([], EXERCISES, tmp_path, python=python)
     assert stubs.results["score"] == 0 and "not started yet" in stubs.output
+
+
+def test_windows_udp_reset_stays_with_the_socket_that_sent(tmp_path: Path) -> None:
+    # A socket made after a reset one is gone may get its id(): it must not get its reset.
+    script = """
+import gc, socket
+closed_port = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+closed_port.bind(("127.0.0.1", 0))
+address = closed_port.getsockname()
+closed_port.close()
+inherited = 0
+for _ in range(200):
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.sendto(b"x", address)
+    udp.close()
+    del udp
+    gc.collect()
+    left, right = socket.socketpair()
+    right.sendall(b"y")
+    try:
+        left.recv(1)
+    except ConnectionResetError:
+        inherited += 1
+    left.close()
+    right.close()
+print(inherited)
+"""
+    completed = subprocess.run([str(trait_python()), "-c", script], capture_output=True,
+                               text=True, timeout=60, env=trait_environment("udp-reset"))
+    assert completed.stdout.strip() == "0", completed.stdout + completed.stderr
