@@ -134,3 +134,37 @@ def describe_blocked(program: str, places: list[Location]) -> str:
     if call:
         return f"your {program} is waiting in {call}"
     return f"your {program} is busy at line {places[0].line} and does not answer"
+
+
+REPEATED_LINES_SEEN = 200  # the last lines looked at to tell a print loop from chatter
+PRINT_LOOP_HINT = "print a line per event, not per loop turn"
+
+
+def repeated_line(tail: str) -> str | None:
+    """The line a program prints over and over at the end of its output (numbers in
+    it may change: "turn 1", "turn 2"), shortened; None for varied output."""
+    whole = tail.splitlines()[1:]  # the first and last may be cut off mid-line
+    if not tail.endswith("\n"):
+        whole = whole[:-1]
+    lines = [line for line in whole if line.strip()][-REPEATED_LINES_SEEN:]
+    shapes = {re.sub(r"\d+", "N", line) for line in lines}
+    if len(lines) < 20 or len(shapes) > 3:
+        return None
+    line = lines[-1]
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
+def describe_flood(tail: str, limit_bytes: int) -> tuple[str, str]:
+    """What a program stopped at the output limit did, and a hint, from the end of its
+    output: the same line over and over is a print in an endless loop; varied lines
+    are only too many of them (the limit guards the disk, not the student's prints)."""
+    limit = f"{limit_bytes // 2**20} MiB"
+    line = repeated_line(tail)
+    if line is not None:
+        return (f"it printed the same line over and over ({line!r}) until the grader "
+                f"stopped it at {limit} of output: a print in an endless loop?",
+                PRINT_LOOP_HINT)
+    return (f"it printed more than {limit}, the most output the grader keeps, and was "
+            f"stopped there",
+            f"printing is fine, but not this much: a line per client or per message, "
+            f"not per byte, stays well under {limit}")

@@ -16,18 +16,28 @@ from pathlib import Path
 
 from grader.containment import end_adopted_orphans
 from grader.diagnosis import (
+    PRINT_LOOP_HINT,
     CheckFailed,
     Diagnosis,
     Location,
     NotStarted,
     ThreadStack,
     describe_blocked,
+    describe_flood,
     location_from_event,
+    repeated_line,
     shown_path,
     where_blocked,
 )
 from grader.peers import LOOPBACK, FakeConnection, FakeServer, Peer
-from grader.process import Exited, NativeProgram, Report, StudentProgram
+from grader.process import (
+    OUTPUT_LIMIT_BYTES,
+    PRINT_LOOP_BYTES,
+    Exited,
+    NativeProgram,
+    Report,
+    StudentProgram,
+)
 from grader.timing import EXIT_NOTICE_SECONDS, REPLY_SECONDS, STARTUP_SECONDS
 
 
@@ -159,6 +169,7 @@ class Harness:
             close()
         for program in self.programs:
             program.stop()
+            program.trim_output()
         # Daemons that left their process group: adopted orphans, or known by pid.
         end_adopted_orphans(forked=[pid for program in self.programs for pid in program.forked()],
                             groups=[pid for program in self.programs
@@ -182,9 +193,14 @@ class Harness:
             stacks = program.dump_stacks()
         places = where_blocked(stacks, self.step_dir)
         role = program_role(program)
+        happened = f"{happened}: {describe_blocked(role, places)}"
+        tail = program.output_tail(at_least=PRINT_LOOP_BYTES)
+        line = repeated_line(tail) if tail is not None else None
+        if line is not None:
+            happened += f", and it prints {line!r} over and over: a print in an endless loop?"
+            hint = PRINT_LOOP_HINT
         return CheckFailed(Diagnosis(
-            happened=f"{happened}: {describe_blocked(role, places)}",
-            expected=expected,
+            happened=happened, expected=expected,
             where=[place.describe() for place in places] or [program.shown],
             hint=hint), hung=role)
 
@@ -227,9 +243,13 @@ def crash_diagnosis(program: StudentProgram, happened: str, expected: str) -> Di
     crash = program.crash()
     exited = program.poll()
     where: list[str] = []
-    if program.output_was_flooded():
-        happened += ": it wrote more output than the grader accepts (a print in an endless loop?)"
-        hint = "print a line per event, not per loop turn"
+    flood = program.flooded_output_tail()
+    if flood is not None:
+        said, hint = describe_flood(flood, OUTPUT_LIMIT_BYTES)
+        happened += f": {said}"
+        place = program.crash_place()  # the print that met the limit
+        if place:
+            where.append(place)
     elif crash:
         happened += f": it crashed with {crash['type']}: {crash['message']}"
         place = program.crash_place()

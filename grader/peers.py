@@ -125,6 +125,11 @@ class Peer:
                                                                f"waiting for {waiting_for}")
         return data
 
+    @property
+    def received_so_far(self) -> bytes:
+        """What came and no receive_* call has returned yet (after one timed out, say)."""
+        return bytes(self._received)
+
     def close(self) -> None:
         self.sock.close()
 

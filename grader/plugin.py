@@ -5,8 +5,10 @@ each decorated with `@check(points=..., program=...)`. This plugin
 
 1. adds the `--submission` and `--grade-json` options;
 2. gives each check a `harness` for the step it belongs to, unless an
-   earlier check showed the program is not started, cannot start, or hangs,
-   in which case the check is "not run" instead of waiting out its own timeout;
+   earlier check showed the program is not started or cannot start (a gate),
+   or a check it builds on (its `needs`) hung, in which case it is "not run"
+   instead of waiting out its own timeout to say the same; every other check
+   gets a fresh program, so one failure costs one check;
 3. turns each check's outcome into a scored `CheckResult`, carried by the
    test report (so it works the same when pytest-xdist runs checks in parallel);
 4. prints the scoreboard and writes Gradescope's results.json at the end.
@@ -35,11 +37,14 @@ from grader.report import CheckResult, Scoreboard, write_gradescope_json
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def check(points: int, program: str, gate: bool = False, name: str = "") -> Callable[[F], F]:
+def check(points: int, program: str, gate: bool = False, name: str = "",
+          needs: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Declare a check: its points, the program it tests (server, client or both),
-    whether the program's other checks depend on it passing (gate), and its name
-    when the function's name cannot spell it (default: the function's name)."""
-    return pytest.mark.check(points=points, program=program, gate=gate, name=name)
+    whether the program's other checks depend on it passing (gate), its name when
+    the function's name cannot spell it (default: the function's name), and the
+    checks of its step it builds on (`needs`: if one of them hung, so would this)."""
+    return pytest.mark.check(points=points, program=program, gate=gate, name=name,
+                             needs=needs)
 
 
 # -- 1. options -------------------------------------------------------------
@@ -93,6 +98,7 @@ def _is_extra(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _refuse_unknown_needs(items)
     # The catalogue lets a batch know every check's points even when a run
     # loses some (a submission that kills the grading process, say).
     if not config.getoption("--list-checks"):
@@ -107,13 +113,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _refuse_unknown_needs(items: list[pytest.Item]) -> None:
+    """A misspelt `needs` would silently make a check run after a hang: refuse it."""
+    earlier: set[tuple[str, str]] = set()
+    for item in items:
+        step = _step_of(item)
+        for needed in _marker(item).get("needs", ()):
+            if (step, needed) not in earlier:
+                raise pytest.UsageError(f"{item.nodeid} needs {needed!r}, which is not a "
+                                        f"check of step {step} that runs before it")
+        earlier.add((step, _check_name(item)))
+
+
 # -- 2. running a check ------------------------------------------------------
 
 @pytest.fixture
 def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
     item = request.node
     scoreboard = request.config.stash[_SCOREBOARD]
-    reason = scoreboard.blocked(_step_of(item), _marker(item)["program"])
+    marker = _marker(item)
+    reason = scoreboard.blocked(_step_of(item), marker["program"], marker.get("needs", ()))
     if reason:
         raise StepBlocked(reason)
     harness = Harness(scoreboard.submission / _step_of(item), tmp_path)
@@ -191,15 +210,16 @@ def _score(item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestRe
     elif isinstance(error, StepBlocked):
         result.status = "not run"
         result.diagnosis = Diagnosis(happened=f"not run: {error}", expected="", where=[], hint="")
+        scoreboard.block_dependents(step, result.name, str(error))
     elif isinstance(error, CheckFailed):
         result.status = "failed"
         result.diagnosis = error.diagnosis
         if error.hung:
-            # Fail fast: the program's later checks would each wait out their
-            # own timeout, only to say the same thing.
-            scoreboard.block(step, error.hung, f"blocked by '{result.name}', where your "
-                                               f"{error.hung} stopped answering")
-        elif marker["gate"]:
+            # The checks built on this one would each wait out their own
+            # timeout, only to say the same thing; the others still run.
+            scoreboard.block_dependents(step, result.name, f"blocked by '{result.name}', where "
+                                                           f"your {error.hung} stopped answering")
+        if marker["gate"]:
             scoreboard.block(step, program, f"blocked by '{result.name}'")
     elif isinstance(error, OSError) and (explained := _broken_connection(item)):
         result.status = "failed"

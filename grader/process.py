@@ -11,6 +11,7 @@ started (`containment.py`) and reaps it. The same code on every system.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -32,7 +33,14 @@ POLL_SECONDS = 0.01
 # A step's programs need tens of MB and well under a second of CPU; these
 # bounds stop a runaway (a memory bomb, a CPU-bound loop) long before it
 # hurts the machine or the other checks running beside it.
-OUTPUT_LIMIT_BYTES = 4 * 1024 * 1024  # past this the child gets SIGXFSZ: a flood
+# Output is kept in files, so printing costs nothing: a log line per message of
+# the busiest check (10 MB in 10,000 lines) is far below this. Past it a write
+# fails (EFBIG; Python ignores SIGXFSZ): the cap guards the disk, and only a
+# flood reaches it.
+OUTPUT_LIMIT_BYTES = 64 * 1024 * 1024
+KEPT_OUTPUT_BYTES = 64 * 1024  # of each stream, once its check is over
+FLOOD_TAIL_BYTES = 16 * 1024  # enough lines to tell a print loop from chatter
+PRINT_LOOP_BYTES = 1024 * 1024  # a hung program that printed this much: look at its lines
 MEMORY_LIMIT_BYTES = 1024 * 1024 * 1024  # address space: threads' stacks count too
 CPU_LIMIT_SECONDS = 30
 OPEN_FILES_LIMIT = 256  # the busiest check holds ~25 connections; a leak meets the wall
@@ -224,9 +232,25 @@ class StudentProgram:
     def stderr(self) -> str:
         return _read_start(self._stderr_path)
 
-    def output_was_flooded(self) -> bool:
-        return any(path.exists() and path.stat().st_size >= OUTPUT_LIMIT_BYTES
-                   for path in (self._stdout_path, self._stderr_path))
+    def flooded_output_tail(self) -> str | None:
+        """The end of the stream that reached the output limit; None if none did."""
+        return self.output_tail(at_least=OUTPUT_LIMIT_BYTES)
+
+    def output_tail(self, at_least: int) -> str | None:
+        """The end of a stream that holds `at_least` bytes; None if none does."""
+        for path in (self._stdout_path, self._stderr_path):
+            if path.exists() and path.stat().st_size >= at_least:
+                with open(path, "rb") as stream:
+                    stream.seek(-min(FLOOD_TAIL_BYTES, at_least), os.SEEK_END)
+                    return stream.read().decode("utf-8", errors="replace")
+        return None
+
+    def trim_output(self) -> None:
+        """Keep only the start of each stream: a check's diagnosis is written by now,
+        and a class's floods must not pile up on the disk."""
+        for path in (self._stdout_path, self._stderr_path):
+            if path.exists() and path.stat().st_size > KEPT_OUTPUT_BYTES:
+                os.truncate(path, KEPT_OUTPUT_BYTES)
 
 
 def _exited_from_returncode(code: int) -> Exited:

@@ -57,6 +57,7 @@ class Scoreboard:
     submission: Path
     results: list[CheckResult] = field(default_factory=list)
     _blocked: dict[tuple[str, str], str] = field(default_factory=dict)
+    _unusable: dict[tuple[str, str], str] = field(default_factory=dict)  # by check name
     _walls: list[dict[str, Any]] = field(default_factory=list)
     _ending: list[str] = field(default_factory=list)
 
@@ -74,12 +75,19 @@ class Scoreboard:
     def block(self, step: str, program: str, reason: str) -> None:
         self._blocked.setdefault((step, program), reason)
 
-    def blocked(self, step: str, program: str) -> str | None:
+    def block_dependents(self, step: str, check: str, reason: str) -> None:
+        """The checks that build on `check` (their `needs`) will not run, for `reason`."""
+        self._unusable.setdefault((step, check), reason)
+
+    def blocked(self, step: str, program: str, needs: tuple[str, ...] = ()) -> str | None:
         programs = ("server", "client") if program == "both" else (program,)
         for name in programs:
             reason = self._blocked.get((step, name))
             if reason:
                 return f"your {name} is {reason}" if reason == "not started" else reason
+        for check in needs:
+            if (step, check) in self._unusable:
+                return self._unusable[(step, check)]
         return None
 
     def steps(self) -> list[str]:

@@ -54,7 +54,7 @@ def copy_step(step: str, destination: Path) -> Path:
     return destination / step
 
 
-# A later check of a program that hung: not run, so no time is spent on it.
+# A check built on one that hung (its `needs`): not run, so no time is spent on it.
 BLOCKED = ["not run: blocked by", "stopped answering"]
 
 

@@ -8,6 +8,7 @@ from grader.diagnosis import (
     Diagnosis,
     Location,
     describe_blocked,
+    describe_flood,
     threads_from_report,
     where_blocked,
 )
@@ -58,3 +59,29 @@ def test_a_diagnosis_reads_what_expected_where_hint() -> None:
     assert lines == ["what happened: it hung", "expected:      a reply",
                      "where to look: a.py:1: x", "               b.py:2: y",
                      "hint:          send first"]
+
+
+LIMIT = 64 * 2**20
+
+
+def test_the_same_line_over_and_over_is_called_a_print_loop() -> None:
+    # Cut off at both ends, as a tail read while the program writes is.
+    tail = "ng for the message...\n" + "waiting for the message...\n" * 500 + "waiting fo"
+    said, hint = describe_flood(tail, LIMIT)
+    assert "the same line over and over ('waiting for the message...')" in said
+    assert "64 MiB" in said and "endless loop" in said
+    assert hint == "print a line per event, not per loop turn"
+
+
+def test_a_counter_in_the_line_is_still_the_same_line() -> None:
+    tail = "".join(f"turn {number}: still waiting\n" for number in range(900_000, 901_000))
+    said, _ = describe_flood(tail, LIMIT)
+    assert "endless loop" in said
+
+
+def test_varied_lines_are_too_much_output_not_a_loop() -> None:
+    tail = "".join(f"client {number % 97} sent {chr(65 + number % 26) * (number % 13)}\n"
+                   for number in range(1000))
+    said, hint = describe_flood(tail, LIMIT)
+    assert "endless loop" not in said
+    assert "more than 64 MiB" in said and "printing is fine" in hint

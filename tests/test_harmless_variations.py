@@ -136,6 +136,12 @@ RANDOM_IDS_07 = ('        first_id = random.randrange(1, 2**31)\n'
                  '            print(ask(sock, random.randrange(10**9), message, timeout, retries), '
                  'flush=True)\n')
 
+LOG_EVERY_LINE_05 = ("        self.outbox += self.lines.feed_whole_lines(data)\n",
+                     "        replies = self.lines.feed_whole_lines(data)\n"
+                     "        for line in bytes(replies).splitlines():\n"
+                     "            print(f'{self.address}: echoing {line!r}', flush=True)\n"
+                     "        self.outbox += replies\n")
+
 VARIATIONS = [
     Mutation("with blocks and create_server instead of close()", "01_hello", "server.py",
              functions={"serve_one_client": WITH_BLOCKS_SERVER_01}),
@@ -151,6 +157,10 @@ VARIATIONS = [
              functions={"main": FUNCTIONS_AND_DICTS_05}),
     Mutation("random ids instead of consecutive ones", "07_udp", "client.py",
              replacements=[RANDOM_IDS_07]),
+    # A tutorial's habit: a log line per echoed line, the line in it. The
+    # 10,000-line check makes it print 10 MB: output is never a crime.
+    Mutation("a log line with every line it echoes", "05_event_loop", "connection.py",
+             replacements=[LOG_EVERY_LINE_05]),
 ]
 
 

@@ -182,3 +182,25 @@ def test_paths_with_spaces_and_letters_beyond_ascii_are_reported_as_they_are(
     assert place.file == str(folder / "step" / "prog.py")
     assert place.blocking_call() == "recv()"
     assert "ready é 张" in program.stdout()
+
+
+def test_a_print_loop_is_stopped_at_the_output_limit_and_trimmed_after(tmp_path: Path) -> None:
+    program = run(tmp_path, """
+        while True:
+            print("waiting for the message...")
+    """, wait=60)
+    assert program.exited is not None and not program.exited.ok  # EFBIG: File too large
+    tail = program.flooded_output_tail()
+    assert tail is not None and "waiting for the message...\n" * 100 in tail
+    program.trim_output()
+    assert program.flooded_output_tail() is None
+    assert program.stdout().startswith("waiting for the message...\n")
+
+
+def test_chatter_under_the_output_limit_is_kept_whole(tmp_path: Path) -> None:
+    program = run(tmp_path, """
+        for number in range(100_000):
+            print(f"echoing line {number}: " + "w" * 80)
+    """)
+    assert program.exited is not None and program.exited.ok
+    assert program.flooded_output_tail() is None

@@ -98,6 +98,58 @@ def test_a_failed_gate_check_stops_the_programs_later_checks(sample: pytest.Pyte
     ])
 
 
+HANGING_CHECKS = '''
+from grader.diagnosis import CheckFailed, Diagnosis
+from grader.plugin import check
+
+STEP = "00_sample"
+
+
+@check(points=1, program="server")
+def check_server_echoes(harness):
+    raise CheckFailed(Diagnosis("no reply", "a reply", [], ""), hung="server")
+
+
+@check(points=1, program="server", needs=("server echoes",))
+def check_server_echoes_twice(harness):
+    pass
+
+
+@check(points=1, program="server", needs=("server echoes twice",))
+def check_server_echoes_thrice(harness):
+    pass
+
+
+@check(points=1, program="server")
+def check_server_sleeps_when_idle(harness):
+    pass
+'''
+
+
+def test_a_hung_check_stops_only_the_checks_that_need_it(sample: pytest.Pytester) -> None:
+    sample.makepyfile(check_00_sample=HANGING_CHECKS)
+    run(sample, "--grade-json", str(sample.path / "results.json"))
+    results = json.loads((sample.path / "results.json").read_text())
+    assert [(t["name"], t["status"], t["output"].splitlines()[0]) for t in results["tests"]
+            if t["status"] != "passed"] == [
+        ("00_sample: server echoes", "failed", "what happened: no reply"),
+        ("00_sample: server echoes twice", "failed",
+         "not run: blocked by 'server echoes', where your server stopped answering"),
+        ("00_sample: server echoes thrice", "failed",
+         "not run: blocked by 'server echoes', where your server stopped answering"),
+    ]
+
+
+def test_a_check_that_needs_no_earlier_check_of_its_step_is_refused(
+        sample: pytest.Pytester) -> None:
+    sample.makepyfile(check_00_sample=HANGING_CHECKS.replace(
+        'needs=("server echoes twice",)', 'needs=("server echoes twise",)'))
+    result = run(sample)
+    assert result.ret != 0
+    assert "needs 'server echoes twise', which is not a check of step 00_sample" in (
+        result.stdout.str() + result.stderr.str())
+
+
 OVERRUNNING_CHECKS = '''
 import time
 

@@ -24,6 +24,11 @@ from grader.process import NativeProgram
 from grader.timing import CLIENT_RUN_SECONDS, REPLY_SECONDS, STARTUP_SECONDS
 
 STEP = "01_hello"
+# The basic exchanges: a check that needs one would hang where it hung. (A
+# client that closes after its reply ends a server that echoes until the client
+# closes: the checks with a real client do not need SERVER_ECHOES.)
+SERVER_ECHOES = "server echoes one message then exits"
+CLIENT_PRINTS = "client prints the reply"
 MESSAGE = b"hello from the grader"
 
 
@@ -32,8 +37,20 @@ def serve_one_exchange(harness: Harness) -> Server:
     server = harness.start_server(one_shot=True)
     peer = harness.connect(server)
     peer.send(MESSAGE)
-    reply = peer.receive_until_closed(waiting_for=f"the reply to {MESSAGE!r}", hint=ECHO_HINT,
-                                      expected=MESSAGE)
+    try:
+        reply = peer.receive_until_closed(waiting_for=f"the reply to {MESSAGE!r}",
+                                          hint=ECHO_HINT, expected=MESSAGE)
+    except CheckFailed as failure:
+        if failure.hung and peer.received_so_far == MESSAGE:
+            # The tutorials' echo-until-the-client-closes: right bytes, wrong ending.
+            raise harness.hung(
+                server.program, f"your server sent back {MESSAGE!r}, then kept the "
+                                f"connection open, waiting for more",
+                expected="the reply, then the server closes the connection and exits",
+                hint="a step 01 server answers one message: after sendall(), close the "
+                     "client's socket and the listener and let the program end "
+                     "(reading until the client leaves comes in step 03)") from None
+        raise
     if reply != MESSAGE:
         raise CheckFailed(Diagnosis(
             happened=f"your server replied {reply!r}",
@@ -61,7 +78,7 @@ def check_server_echoes_one_message_then_exits(harness: Harness) -> None:
     serve_one_exchange(harness)
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_closes_both_sockets(harness: Harness) -> None:
     expect_unclosed_none(harness, serve_one_exchange(harness), "server")
 
@@ -76,7 +93,7 @@ def check_client_prints_the_reply(harness: Harness) -> None:
     expect_client_printed(run, ["HELLO THERE"], "talking to the grader's server")
 
 
-@check(points=1, program="client")
+@check(points=1, program="client", needs=(CLIENT_PRINTS,))
 def check_client_closes_its_socket(harness: Harness) -> None:
     fake = harness.fake_server(echo_upper)
     run = run_client_against(harness, fake, "hello")
@@ -90,7 +107,7 @@ def check_client_without_server_prints_one_clear_error(harness: Harness) -> None
     expect_clear_connection_error(harness)
 
 
-@check(points=1, program="both")
+@check(points=1, program="both", needs=(CLIENT_PRINTS,))
 def check_your_client_talks_to_your_server(harness: Harness) -> None:
     server = harness.start_server(one_shot=True)
     run = harness.run_client(server.port, "ping", timeout=CLIENT_RUN_SECONDS,
@@ -102,9 +119,14 @@ def check_your_client_talks_to_your_server(harness: Harness) -> None:
                                expected="your client prints your server's reply",
                                hint="one side must send before the other waits in recv()",
                                stacks=run.stacks)
-        if "recv()" in failure.diagnosis.happened and describe_blocked(
-                "server", server_places).endswith("recv()"):
+        server_state = describe_blocked("server", server_places)
+        if "recv()" in failure.diagnosis.happened and server_state.endswith("recv()"):
             failure.diagnosis.happened = BOTH_IN_RECV
+        elif "recv()" in failure.diagnosis.happened and server_places:
+            # The client waits for a reply; the news is what the server does instead.
+            failure.diagnosis.happened += f", and {server_state}"
+            failure.diagnosis.hint = ("your client is right to wait: your server never "
+                                      "replies (its own checks above say more)")
         failure.diagnosis.where += [place.describe() for place in server_places]
         raise failure
     if run.exited is not None and (not run.exited.ok or run.printed_lines[-1:] != ["ping"]):
@@ -124,7 +146,8 @@ def c_programs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         pytest.skip(str(reason))
 
 
-@check(points=1, program="server", name="the lesson's C client talks to your server")
+@check(points=1, program="server",
+       name="the lesson's C client talks to your server")
 def check_the_lessons_c_client_talks_to_your_server(harness: Harness,
                                                      c_programs: dict[str, Path]) -> None:
     server = harness.start_server(one_shot=True)
@@ -147,7 +170,8 @@ def check_the_lessons_c_client_talks_to_your_server(harness: Harness,
             hint="C and Python speak the same TCP: the bytes you send are the bytes it gets"))
 
 
-@check(points=1, program="client", name="your client talks to the lesson's C server")
+@check(points=1, program="client",
+       name="your client talks to the lesson's C server", needs=(CLIENT_PRINTS,))
 def check_your_client_talks_to_the_lessons_c_server(harness: Harness,
                                                     c_programs: dict[str, Path]) -> None:
     c_server = harness.native(c_programs["server"], "0", "127.0.0.1")

@@ -18,6 +18,9 @@ from grader.plugin import check
 from grader.timing import IDLE_TIMEOUT_FLAG, REPLY_SECONDS
 
 STEP = "02_timeouts"
+# The basic exchanges: a check that needs one would hang where it hung.
+SERVER_ECHOES = "server echoes one message per client"
+DROPS_SILENT = "server drops a silent client and serves the next"  # as the leak check does
 IDLE = ("--idle-timeout", str(IDLE_TIMEOUT_FLAG))
 DROP_HINT = ("call settimeout() on the socket accept() gave you; when recv() raises "
              "TimeoutError, close that socket and go back to accept()")
@@ -64,14 +67,14 @@ def check_server_echoes_one_message_per_client(harness: Harness) -> None:
     expect_echo_then_close(harness, server, b"second client")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_drops_a_silent_client_and_serves_the_next(harness: Harness) -> None:
     server = harness.start_server(*IDLE)
     expect_silent_client_dropped(harness, server)
     expect_echo_then_close(harness, server, b"next client")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES, DROPS_SILENT))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     server = harness.start_server(*IDLE)
     expect_silent_client_dropped(harness, server)

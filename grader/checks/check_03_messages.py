@@ -20,6 +20,9 @@ from grader.harness import Harness
 from grader.plugin import check
 
 STEP = "03_messages"
+# The basic exchanges: a check that needs one would hang where it hung.
+SERVER_ECHOES = "server echoes lines one by one"
+CLOSES_WHEN_DONE = "server replies then closes when the client is done"  # each leak test talk
 FRAMING_HINT = ("TCP is a stream, not messages: keep the bytes recv() gave you in a buffer "
                 "and reply once per complete line (up to b'\\n'), however the bytes arrive")
 LONG_LINE = b"x" * 50_000
@@ -42,21 +45,21 @@ def check_server_echoes_lines_one_by_one(harness: Harness) -> None:
         expect_line_echo(peer, [line + b"\n"], [line])
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_joins_a_line_split_across_recv_calls(harness: Harness) -> None:
     peer = harness.connect(harness.start_server())
     expect_line_echo(peer, [b"hel", b"lo wor", b"ld\n"], [b"hello world"], hint=FRAMING_HINT,
                      how="sent in 3 pieces, 50 ms apart")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_answers_every_line_that_came_in_one_recv(harness: Harness) -> None:
     peer = harness.connect(harness.start_server())
     expect_line_echo(peer, [b"one\ntwo\nthree\n"], [b"one", b"two", b"three"],
                      hint=FRAMING_HINT, how="all sent at once")
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_echoes_a_long_line(harness: Harness) -> None:
     peer = harness.connect(harness.start_server())
     expect_line_echo(peer, [LONG_LINE + b"\n"], [LONG_LINE], how="50,000 bytes long",
@@ -64,7 +67,7 @@ def check_server_echoes_a_long_line(harness: Harness) -> None:
                           "only part: collect until the newline, and reply with sendall()")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -> None:
     server = harness.start_server()
     peer = harness.connect(server)
@@ -84,7 +87,7 @@ def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -
     harness.server_must_be_running(server, "after a client closed its connection")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES, CLOSES_WHEN_DONE))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     expect_no_leak(harness, harness.start_server(), connections=20,
                    talk=line_exchange(b"a\nb\n", reply_lines=2))

@@ -11,6 +11,8 @@ from grader.harness import Harness
 from grader.plugin import check
 
 STEP = "04_threads"
+# The basic exchanges: a check that needs one would hang where it hung.
+SERVER_ECHOES = "server echoes lines"
 
 
 @check(points=1, program="server", gate=True)
@@ -23,21 +25,21 @@ def check_server_echoes_lines(harness: Harness) -> None:
     expect_echo_of_split_and_joined_lines(harness, harness.start_server())
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_answers_a_client_while_another_is_silent(harness: Harness) -> None:
     expect_served_while_another_is_silent(harness, harness.start_server())
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_keeps_many_clients_apart(harness: Harness) -> None:
     expect_clients_kept_apart(harness, harness.start_server())
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_survives_a_client_that_resets(harness: Harness) -> None:
     expect_survives_reset(harness, harness.start_server())
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     expect_no_leak(harness, harness.start_server(), connections=30, talk=line_exchange(b"a\n"))

@@ -20,6 +20,8 @@ from grader.harness import Harness
 from grader.plugin import check
 
 STEP = "05_event_loop"
+# The basic exchanges: a check that needs one would hang where it hung.
+SERVER_ECHOES = "server echoes lines"
 IDLE_MEASURE_SECONDS = 0.5
 IDLE_CPU_LIMIT = 0.1  # a sleeping loop uses ~0; a busy one ~IDLE_MEASURE_SECONDS
 
@@ -39,17 +41,17 @@ def check_server_echoes_lines(harness: Harness) -> None:
     expect_echo_of_split_and_joined_lines(harness, harness.start_server())
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_answers_a_client_while_another_is_silent(harness: Harness) -> None:
     expect_served_while_another_is_silent(harness, harness.start_server())
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_keeps_many_clients_apart(harness: Harness) -> None:
     expect_clients_kept_apart(harness, harness.start_server())
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_runs_on_one_thread(harness: Harness) -> None:
     server = harness.start_server()
     peers = [harness.connect(server) for _ in range(5)]
@@ -66,7 +68,7 @@ def check_server_runs_on_one_thread(harness: Harness) -> None:
                  "select() loop; start no threads"))
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_sleeps_while_nothing_happens(harness: Harness) -> None:
     server = harness.start_server()
     peer = harness.connect(server)
@@ -86,17 +88,17 @@ def check_server_sleeps_while_nothing_happens(harness: Harness) -> None:
                  "call select() with timeout=0 in a loop"))
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_survives_a_client_that_resets(harness: Harness) -> None:
     expect_survives_reset(harness, harness.start_server())
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_is_not_stalled_by_a_client_that_never_reads(harness: Harness) -> None:
     expect_not_stalled_by_a_client_that_never_reads(harness, harness.start_server())
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_sends_all_it_owes_after_the_client_stops_sending(harness: Harness) -> None:
     # 10 MB: more than the kernel's buffers toward a slow reader (4 MiB at most
     # on Linux) and the outbox together, so the server must stop reading before
@@ -108,6 +110,6 @@ def check_server_sends_all_it_owes_after_the_client_stops_sending(harness: Harne
              "reading, send every reply still in its outbox, then unregister and close")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     expect_no_leak(harness, harness.start_server(), connections=30, talk=line_exchange(b"a\n"))

@@ -40,6 +40,9 @@ from grader.plugin import check
 from grader.timing import REPLY_SECONDS, SCALE
 
 STEP = "06_streaming"
+# The basic exchanges: a check that needs one would hang where it hung.
+SERVER_ECHOES = "server echoes a small frame"
+CLIENT_PRINTS = "client prints each reply"
 FILE_NAME = "big.bin"
 FILE_SIZE = 8 * 1024 * 1024
 ECHO_SIZE = 5 * 1024 * 1024
@@ -105,7 +108,7 @@ def check_server_echoes_a_small_frame(harness: Harness) -> None:
     frame_exchange(harness.connect(harness.start_server()))
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_reads_a_header_split_across_recv_calls(harness: Harness) -> None:
     peer = harness.connect(harness.start_server())
     whole = frame(ECHO, b"split header")
@@ -114,7 +117,8 @@ def check_server_reads_a_header_split_across_recv_calls(harness: Harness) -> Non
                                               "pieces of 2, 2 and 1 bytes")
 
 
-@check(points=2, program="server", name="server echoes a 5 MB frame sent in chunks")
+@check(points=2, program="server",
+       name="server echoes a 5 MB frame sent in chunks", needs=(SERVER_ECHOES,))
 def check_server_echoes_a_5_mb_frame_sent_in_chunks(harness: Harness) -> None:
     peer = harness.connect(harness.start_server())
     payload = os.urandom(ECHO_SIZE)
@@ -141,7 +145,7 @@ def send_quietly(peer: Peer, data: bytes) -> None:
         pass
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_refuses_an_oversized_frame_with_an_error(harness: Harness) -> None:
     server = harness.start_server()
     peer = harness.connect(server)
@@ -170,7 +174,7 @@ def check_server_refuses_an_oversized_frame_with_an_error(harness: Harness) -> N
     frame_exchange(harness.connect(server))
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_refuses_a_file_outside_its_root(harness: Harness) -> None:
     server, _ = start_file_server(harness)
     peer = harness.connect(server)
@@ -184,7 +188,7 @@ def check_server_refuses_a_file_outside_its_root(harness: Harness) -> None:
             hint="accept a name only if Path(name).name == name, so it cannot climb out"))
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_sends_a_file_to_many_clients_at_once_in_bounded_memory(
         harness: Harness) -> None:
     server, contents = start_file_server(harness)
@@ -241,7 +245,7 @@ def download_after_request(peer: Peer) -> tuple[bytes, str]:
     return payload, digest.decode(errors="replace")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_stops_reading_a_client_that_never_reads_its_replies(
         harness: Harness) -> None:
     server, _ = start_file_server(harness)
@@ -270,7 +274,7 @@ def check_server_stops_reading_a_client_that_never_reads_its_replies(
             where=[server.program.shown], hint=BOUNDED_HINT))
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_answers_requests_sent_together_in_order(harness: Harness) -> None:
     server, contents = start_file_server(harness)
     peer = harness.connect(server)
@@ -287,7 +291,7 @@ def check_server_answers_requests_sent_together_in_order(harness: Harness) -> No
     expect_frame(peer, DATA, b"after the file", "an ECHO sent right behind a GET")
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_survives_a_client_that_resets_mid_frame(harness: Harness) -> None:
     server = harness.start_server()
     crasher = harness.connect(server)
@@ -299,7 +303,7 @@ def check_server_survives_a_client_that_resets_mid_frame(harness: Harness) -> No
     frame_exchange(harness.connect(server))
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     expect_no_leak(harness, harness.start_server(), connections=30, talk=frame_exchange)
 
@@ -354,7 +358,7 @@ def check_client_prints_each_reply(harness: Harness) -> None:
                                                      "frame headers in two")
 
 
-@check(points=2, program="client")
+@check(points=2, program="client", needs=(CLIENT_PRINTS,))
 def check_client_downloads_a_file_and_checks_it(harness: Harness) -> None:
     contents = os.urandom(3 * 1024 * 1024)
     digest = hashlib.sha256(contents).hexdigest()
@@ -379,7 +383,7 @@ def check_client_downloads_a_file_and_checks_it(harness: Harness) -> None:
             hint="print a line to sys.stderr every 10% of the announced length"))
 
 
-@check(points=2, program="client")
+@check(points=2, program="client", needs=(CLIENT_PRINTS,))
 def check_client_rejects_a_damaged_download(harness: Harness) -> None:
     contents = os.urandom(1024 * 1024)
     run, out = run_download(harness, serve_file(contents, "0" * 64))
@@ -388,7 +392,7 @@ def check_client_rejects_a_damaged_download(harness: Harness) -> None:
                             "compare it with the DONE frame's")
 
 
-@check(points=1, program="client")
+@check(points=1, program="client", needs=(CLIENT_PRINTS,))
 def check_client_reports_a_file_cut_short(harness: Harness) -> None:
     contents = os.urandom(1024 * 1024)
     run, out = run_download(harness, serve_file(contents, "", cut_after=300_000))

@@ -25,6 +25,9 @@ from grader.plugin import check
 from grader.timing import CLIENT_RUN_SECONDS, REPLY_SECONDS
 
 STEP = "07_udp"
+# The basic exchanges: a check that needs one would hang where it hung.
+SERVER_ECHOES = "server echoes a datagram"
+CLIENT_PRINTS = "client prints each reply"
 RETRY_HINT = ("after sending, wait for a reply only --timeout seconds (settimeout); on "
               "TimeoutError send the same request, same id, again, at most --retries more "
               "times")
@@ -83,7 +86,7 @@ def check_server_echoes_a_datagram(harness: Harness) -> None:
     expect_datagrams_echoed(harness, harness.start_server(), [b"7 hello"], "b'7 hello'")
 
 
-@check(points=2, program="server")
+@check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_keeps_datagram_boundaries(harness: Harness) -> None:
     # 9,002 bytes: more than one recvfrom(4096) takes, less than macOS's 9,216-byte cap.
     datagrams = [b"1 a", b"2 " + b"b" * 1000, b"3 " + b"c" * 9_000]
@@ -91,7 +94,7 @@ def check_server_keeps_datagram_boundaries(harness: Harness) -> None:
                             "3 datagrams of 3, 1,002 and 9,002 bytes, back to back")
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_answers_each_client_at_its_own_address(harness: Harness) -> None:
     server = harness.start_server()
     clients = [udp_socket(harness) for _ in range(10)]
@@ -115,7 +118,7 @@ def check_server_answers_each_client_at_its_own_address(harness: Harness) -> Non
                 where=[server.program.shown], hint="echo each datagram to its sender"))
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_survives_an_empty_datagram_and_garbage(harness: Harness) -> None:
     server = harness.start_server()
     sock = udp_socket(harness)
@@ -127,7 +130,7 @@ def check_server_survives_an_empty_datagram_and_garbage(harness: Harness) -> Non
                             "b'8 still there?' after an empty datagram and two odd ones")
 
 
-@check(points=1, program="server")
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
 def check_server_keeps_serving_after_a_client_has_gone(harness: Harness) -> None:
     server = harness.start_server()
     gone = udp_socket(harness)
@@ -161,7 +164,7 @@ def check_client_prints_each_reply(harness: Harness) -> None:
     expect_client_printed(run, ["ONE", "TWO WORDS"], "talking to the grader's UDP server")
 
 
-@check(points=2, program="client")
+@check(points=2, program="client", needs=(CLIENT_PRINTS,))
 def check_client_sends_a_lost_request_again(harness: Harness) -> None:
     run, relay = run_through_relay(harness, drop_first_copy_of_each_request(),
                                    "--timeout", "0.2", "--retries", "3", "one", "two")
@@ -196,7 +199,7 @@ def check_client_gives_up_after_its_retries(harness: Harness) -> None:
             where=[run.program.shown], hint=RETRY_HINT))
 
 
-@check(points=2, program="client")
+@check(points=2, program="client", needs=(CLIENT_PRINTS,))
 def check_client_skips_a_late_reply_to_an_earlier_request(harness: Harness) -> None:
     # The reply to the first copy of "one" is held back 0.45 s: the client
     # (--timeout 0.3) sends "one" again and gets that reply at once, moves on to
@@ -218,7 +221,7 @@ def check_client_skips_a_late_reply_to_an_earlier_request(harness: Harness) -> N
             where=[run.program.shown], hint=late_hint))
 
 
-@check(points=1, program="both")
+@check(points=1, program="both", needs=(SERVER_ECHOES, CLIENT_PRINTS))
 def check_your_client_and_server_cope_with_20_percent_loss(harness: Harness) -> None:
     server = harness.start_server()
     relay = LossyRelay(server.port, drop_every(5))
