@@ -117,23 +117,57 @@ def threads_from_report(report: dict[str, Any] | None) -> list[ThreadStack]:
 
 
 def where_blocked(threads: list[ThreadStack], student_root: Path) -> list[Location]:
-    """The innermost student line of every thread that is in the student's code."""
+    """The innermost student line of every thread that is in the student's code,
+    the main thread's first (the order of a dump is no order of importance)."""
     places = []
-    for thread in threads:
+    for thread in sorted(threads, key=lambda thread: not thread.main):
         frames = thread.student_frames(student_root)
         if frames:
             places.append(frames[0])
     return places
 
 
+# Where a hung program's first thread waits for something other than a socket, a
+# check's socket hint would mislead: these say what that call waits for.
+CALL_HINTS = {
+    "acquire()": "a thread waits for a lock another thread holds: hold a lock only around "
+                 "the few lines that share data, never across recv(), send() or accept()",
+    "join()": "join() waits for a thread to end, and a thread serving a client ends only "
+              "when its client leaves: do not join client threads in the accept loop",
+    "sleep()": "sleep() holds the whole thread up: wait on the sockets instead (recv, select)",
+    "input()": "input() waits for the keyboard, and nobody types: take what you need from "
+               "the command line or the socket",
+}
+
+
+def hint_for_blocked(places: list[Location], hint: str) -> str:
+    """The hint for a hung program: what its first thread's call waits for, if that
+    is no socket; `hint` (the check's own) otherwise."""
+    call = places[0].blocking_call() if places else None
+    return CALL_HINTS.get(call or "", hint)
+
+
 def describe_blocked(program: str, places: list[Location]) -> str:
-    """'your server is waiting in recv()' with the call of its first stuck thread."""
+    """'your server is waiting in acquire(), and its 2 other threads in recv()':
+    every stuck thread, the first (the main one, where it is the student's) in full."""
     if not places:
         return f"your {program} is not answering"
-    call = places[0].blocking_call()
-    if call:
-        return f"your {program} is waiting in {call}"
-    return f"your {program} is busy at line {places[0].line} and does not answer"
+    first, others = places[0], places[1:]
+    call = first.blocking_call()
+    said = (f"your {program} is waiting in {call}" if call else
+            f"your {program} is busy at line {first.line} and does not answer")
+    if others:
+        counted: dict[str, int] = {}
+        for place in others:
+            state = f"in {place.blocking_call()}" if place.blocking_call() else "busy"
+            counted[state] = counted.get(state, 0) + 1
+        threads = "other thread" if len(others) == 1 else f"{len(others)} other threads"
+        if len(counted) == 1:
+            said += f", and its {threads} {next(iter(counted))}"
+        else:
+            said += f", and its {threads}: " + ", ".join(
+                f"{count} {state}" for state, count in counted.items())
+    return said
 
 
 REPEATED_LINES_SEEN = 200  # the last lines looked at to tell a print loop from chatter

@@ -24,6 +24,7 @@ from grader.diagnosis import (
     ThreadStack,
     describe_blocked,
     describe_flood,
+    hint_for_blocked,
     location_from_event,
     repeated_line,
     shown_path,
@@ -194,6 +195,7 @@ class Harness:
         places = where_blocked(stacks, self.step_dir)
         role = program_role(program)
         happened = f"{happened}: {describe_blocked(role, places)}"
+        hint = hint_for_blocked(places, hint)
         tail = program.output_tail(at_least=PRINT_LOOP_BYTES)
         line = repeated_line(tail) if tail is not None else None
         if line is not None:

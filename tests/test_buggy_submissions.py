@@ -234,6 +234,21 @@ MORE_CLASSIC_MISTAKES = [
                     "server keeps many clients apart": ["got", "its own line",
                                                         "never in a global"],
                     "server survives a client that resets": ["half a lihalf a li"]}),
+    # Every thread described, the main one first: it waits for a lock a worker holds
+    # (taken before accept, handed to the client's thread, released when it ends).
+    Mutation("one client at a time: a lock held for a whole conversation", "04_threads",
+             "server.py",
+             [("    finally:\n        conn.close()\n",
+               "    finally:\n        ONE_AT_A_TIME.release()\n        conn.close()\n"),
+              ("            conn, address = listener.accept()\n",
+               "            ONE_AT_A_TIME.acquire()\n"
+               "            conn, address = listener.accept()\n"),
+              ("BUFFER_SIZE = 4096\n", "BUFFER_SIZE = 4096\nONE_AT_A_TIME = threading.Lock()\n")],
+             fails={check: ["your server is waiting in acquire(), and its other thread in "
+                            "recv()", "ONE_AT_A_TIME.acquire()",
+                            "hold a lock only around the few lines that share data"]
+                    for check in ("server answers a client while another is silent",
+                                  "server keeps many clients apart")}),
     Mutation("a thread crashes on a reset", "04_threads", "server.py",
              [("    except OSError as error:\n        # A reset or broken pipe ends this "
                "client's thread, and only it.\n        print(f\"client connection failed: "

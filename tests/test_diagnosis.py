@@ -9,6 +9,7 @@ from grader.diagnosis import (
     Location,
     describe_blocked,
     describe_flood,
+    hint_for_blocked,
     threads_from_report,
     where_blocked,
 )
@@ -52,6 +53,41 @@ def test_a_program_stuck_outside_its_code_is_said_not_to_answer(tmp_path: Path) 
     assert describe_blocked("client", []) == "your client is not answering"
     assert where_blocked(threads_from_report(None), tmp_path) == []
     assert where_blocked(threads_from_report({"threads": []}), tmp_path) == []
+
+
+def threaded_server(tmp_path: Path) -> tuple[Path, list[dict[str, object]]]:
+    """A threaded server whose main thread waits for a lock its workers hold."""
+    step = tmp_path / "04_threads"
+    step.mkdir()
+    path = step / "server.py"
+    path.write_text("import threading\n\ndef serve(conn):\n    data = conn.recv(1024)\n"
+                    "\ndef main():\n    LOCK.acquire()\n")
+    def worker(name: str) -> dict[str, object]:
+        return {"name": name, "main": False, "frames": [
+            {"file": str(path), "line": 4, "function": "serve"}]}
+    main = {"name": "MainThread", "main": True, "frames": [
+        {"file": str(path), "line": 7, "function": "main"}]}
+    return path, [worker("Thread-1"), worker("Thread-2"), main]
+
+
+def test_every_thread_is_described_the_main_one_first(tmp_path: Path) -> None:
+    path, threads = threaded_server(tmp_path)
+    places = where_blocked(threads_from_report({"threads": threads}), path.parent)
+    assert [place.line for place in places] == [7, 4, 4]
+    assert describe_blocked("server", places) == (
+        "your server is waiting in acquire(), and its 2 other threads in recv()")
+    assert hint_for_blocked(places, "give each client a thread").startswith(
+        "a thread waits for a lock another thread holds")
+    assert hint_for_blocked(places[1:], "give each client a thread") == (
+        "give each client a thread")
+
+
+def test_threads_stuck_in_different_places_are_counted_apart(tmp_path: Path) -> None:
+    path, threads = threaded_server(tmp_path)
+    places = where_blocked(threads_from_report({"threads": threads[1:]}), path.parent)
+    busy = [*places, Location(str(path), 6, "main")]
+    assert describe_blocked("server", busy) == (
+        "your server is waiting in acquire(), and its 2 other threads: 1 in recv(), 1 busy")
 
 
 def test_a_diagnosis_reads_what_expected_where_hint() -> None:
