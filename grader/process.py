@@ -151,6 +151,11 @@ class StudentProgram:
         containment.end_tree(self.process)
         self.poll()
 
+    def send_signal(self, number: int) -> None:
+        """Signal the program itself, as `kill` would (POSIX)."""
+        if self.poll() is None and self.process is not None:
+            self.process.send_signal(number)
+
     # -- asking it -----------------------------------------------------------
 
     def report(self) -> Report | None:

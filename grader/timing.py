@@ -5,9 +5,9 @@ and Python starts in about 50 ms, so each limit is tens to hundreds of times
 what a correct program needs. `nox -s stability` checks that this holds on
 a loaded machine: the reference solutions, graded with every core kept busy
 by another process, must score the same every time. The limits are still
-small enough that a hang is caught in seconds, and a hang stops the
-program's later checks (fail fast), so a submission that hangs everywhere
-is graded in about 12 s.
+small enough that a hang is caught in seconds; a hang stops only the checks
+built on the one that hung (their `needs`), so one hang costs one check and a
+few seconds.
 `GRADER_TIME_SCALE` (a number, default 1) stretches them all on a slow machine.
 """
 

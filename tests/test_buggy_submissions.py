@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.grading import BLOCKED, Mutation, grade, processes_running_from
+from tests.test_harmless_variations import FUNCTIONS_AND_DICTS_05
 
 BUGS = [
     Mutation("deadlock: client waits for a reply without sending", "01_hello", "client.py",
@@ -81,7 +82,10 @@ BUGS = [
           "        conn.sendall(encode_line(data.rstrip(b'\\n')))\n")],
         fails={
             "server joins a line split across recv calls": ["b'hel\\n'", "b'hello world\\n'"],
-            "server echoes a long line": ["50,000 bytes"]}),
+            "server echoes a long line": ["50,000 bytes"],
+            # No framing, so no line limit either: the long line comes straight back.
+            "server refuses a line over 1 MiB with an error": [
+                "still without its b'\\n', your server sent b'xxxx"]}),
     Mutation("end of stream never detected: spins on b''", "03_messages", "server.py",
         [("        if not data:\n            return\n", "")],
         fails={
@@ -92,7 +96,12 @@ BUGS = [
         [("    finally:\n        conn.close()\n", "    finally:\n        STUCK.append(conn)\n"),
          ("BUFFER_SIZE = 4096\n", "BUFFER_SIZE = 4096\nSTUCK = []\n")],
         fails={"server closes every client socket": ["they pile up", "server.py:",
-                                                     "listener.accept()"]}),
+                                                     "listener.accept()"],
+               # A socket never closed is a client never dropped, a refusal never ended.
+               "server drops a silent client": ["sent nothing for 0.5 s",
+                                                "waiting in accept()"],
+               "server refuses a line over 1 MiB with an error": [
+                   "it had received b'error: "]}),
     Mutation("one client blocking the others: no thread after all", "04_threads", "server.py",
         [("            worker.start()\n", "            worker.run()\n")],
         fails={
@@ -264,12 +273,17 @@ MORE_CLASSIC_MISTAKES = [
                "            sock.recv(1, socket.MSG_PEEK)\n            sock.setblocking(False)\n")],
              fails={"server answers a client while another is silent": [
                         "one client blocks all the others", "MSG_PEEK"],
-                    "server runs on one thread": ["waiting in recv()", "MSG_PEEK"]}),
+                    "server runs on one thread": ["waiting in recv()", "MSG_PEEK"],
+                    **{check: ["waiting in recv()", "MSG_PEEK"] for check in (
+                        "server drops a silent client",
+                        "server turns away the client over max clients")}}),
     Mutation("closed but never unregistered", "05_event_loop", "server.py",
              [("        self.selector.unregister(conn.sock)\n        conn.sock.close()\n",
                "        conn.sock.close()\n")],
-             fails={"server survives a client that resets": ["crashed with KeyError"],
-                    "server closes every client socket": ["crashed with KeyError"]}),
+             fails={check: ["crashed with KeyError"] for check in (
+                 "server survives a client that resets", "server closes every client socket",
+                 "server refuses a line over 1 MiB with an error",
+                 "server turns away the client over max clients")}),
     Mutation("closed before unregistered", "05_event_loop", "server.py",
              [("        self.selector.unregister(conn.sock)\n        conn.sock.close()\n",
                "        conn.sock.close()\n        self.selector.unregister(conn.sock)\n")],
@@ -291,6 +305,47 @@ MORE_CLASSIC_MISTAKES = [
                         "waited", "never wait for one client's socket"]}),
 ]
 BUGS += MORE_CLASSIC_MISTAKES
+
+
+# What each step README's rules say and a public server often lacks: each rule
+# is sent by a check, and each of these fails that check alone.
+README_RULES = [
+    Mutation("no line limit: a line without end is buffered forever", "03_messages",
+             "framing.py",
+             [("        if len(self._pending) > self._max_line or any(", "        if any(")],
+             fails={"server refuses a line over 1 MiB with an error": [
+                 "1,048,577 bytes, still without its b'\\n'", "waiting in recv()",
+                 "once they pass MAX_LINE"]}),
+    Mutation("no idle timeout in the threads' server", "04_threads", "server.py",
+             [("    conn.settimeout(idle_timeout)\n", "")],
+             fails={"server drops a silent client": ["sent nothing for 0.5 s",
+                                                     "its other thread in recv()",
+                                                     "settimeout(idle_timeout)"]}),
+    Mutation("idle clients never swept", "05_event_loop", "server.py",
+             [("        self._drop_idle_clients(now)\n", "")],
+             fails={"server drops a silent client": ["sent nothing for 0.5 s",
+                                                     "once a second (the tick)"]}),
+    Mutation("--max-clients ignored", "05_event_loop", "server.py",
+             [("            if len(self.connections) >= self.max_clients:\n",
+               "            if False:\n")],
+             fails={"server turns away the client over max clients": [
+                 "a third client (--max-clients 2)", "b'error: too many clients\\n'"]}),
+    Mutation("SIGTERM not handled: the server dies mid-stride", "05_event_loop",
+             "safeguards.py",
+             [("STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)",
+               "STOP_SIGNALS = (signal.SIGINT,)")],
+             fails={"server stops cleanly on SIGTERM": ["was killed by SIGTERM",
+                                                        "signal.signal(signal.SIGTERM"]}),
+]
+# A public server's shape: correct, but with none of the README's safeguards.
+README_RULES.append(Mutation(
+    "a minimal selectors server: no idle timeout, line limit, client cap or SIGTERM",
+    "05_event_loop", "server.py", functions={"main": FUNCTIONS_AND_DICTS_05},
+    fails={"server drops a silent client": ["waiting in select()", "once a second"],
+           "server refuses a line over 1 MiB with an error": ["waiting in select()"],
+           "server turns away the client over max clients": ["a third client"],
+           "server stops cleanly on SIGTERM": ["was killed by SIGTERM"]}))
+BUGS += README_RULES
 
 
 RUNAWAYS = [

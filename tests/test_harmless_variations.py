@@ -63,6 +63,9 @@ def serve_forever(host: str, port: int, idle_timeout: float) -> None:
         server.serve_forever()
 '''
 
+# A selectors server in another style, with none of step 05's safeguards (idle
+# timeout, line limit, client cap, SIGTERM): tests/test_buggy_submissions.py
+# grades it and expects exactly those checks to fail.
 FUNCTIONS_AND_DICTS_05 = '''
 def main() -> None:
     args = parse_args()
@@ -153,8 +156,6 @@ VARIATIONS = [
              replacements=[TINY_READS_SERVER_03]),
     Mutation("socketserver.ThreadingTCPServer", "04_threads", "server.py",
              functions={"serve_forever": SOCKETSERVER_04}),
-    Mutation("functions and dicts instead of classes", "05_event_loop", "server.py",
-             functions={"main": FUNCTIONS_AND_DICTS_05}),
     Mutation("random ids instead of consecutive ones", "07_udp", "client.py",
              replacements=[RANDOM_IDS_07]),
     # A tutorial's habit: a log line per echoed line, the line in it. The

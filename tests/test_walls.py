@@ -15,13 +15,13 @@ WINDOWS = {"applied": {"processes": 64, "cpu_seconds": 30, "memory_bytes": 2**30
 
 def test_linux_has_every_limit_and_adopts_orphans() -> None:
     assert summary([LINUX, LINUX], ["process group", "orphans adopted"]) == (
-        "Walls: 30 s of CPU, 1 GiB of memory, 4 MiB of output, 256 open files per program; "
+        "Walls: 30 s of CPU, 1 GiB of memory, 64 MiB of output, 256 open files per program; "
         "ended after each check by process group and orphans adopted")
 
 
 def test_a_limit_the_system_refused_is_named_with_the_reason() -> None:
     line = summary([MACOS], ["process group", "forked processes tracked"])
-    assert line.startswith("Walls: 30 s of CPU, 4 MiB of output, 256 open files per program")
+    assert line.startswith("Walls: 30 s of CPU, 64 MiB of output, 256 open files per program")
     assert "no limit on memory (refused by this system)" in line
 
 

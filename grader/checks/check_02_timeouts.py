@@ -12,16 +12,15 @@ from grader.checks.common import (
     never_reply,
     run_client_against,
 )
+from grader.checks.server_rules import IDLE, expect_silent_client_dropped
 from grader.diagnosis import CheckFailed, Diagnosis
 from grader.harness import Harness, Server
 from grader.plugin import check
-from grader.timing import IDLE_TIMEOUT_FLAG, REPLY_SECONDS
 
 STEP = "02_timeouts"
 # The basic exchanges: a check that needs one would hang where it hung.
 SERVER_ECHOES = "server echoes one message per client"
 DROPS_SILENT = "server drops a silent client and serves the next"  # as the leak check does
-IDLE = ("--idle-timeout", str(IDLE_TIMEOUT_FLAG))
 DROP_HINT = ("call settimeout() on the socket accept() gave you; when recv() raises "
              "TimeoutError, close that socket and go back to accept()")
 
@@ -41,20 +40,6 @@ def expect_echo_then_close(harness: Harness, server: Server, message: bytes) -> 
     harness.server_must_be_running(server, "after its first client")
 
 
-def expect_silent_client_dropped(harness: Harness, server: Server) -> None:
-    silent = harness.connect(server)
-    leftover = silent.receive_until_closed(
-        waiting_for=f"your server to drop a client that sent nothing for "
-                    f"{IDLE_TIMEOUT_FLAG} s (--idle-timeout {IDLE_TIMEOUT_FLAG})",
-        hint=DROP_HINT, timeout=IDLE_TIMEOUT_FLAG + REPLY_SECONDS)
-    if leftover:
-        raise CheckFailed(Diagnosis(
-            happened=f"your server sent {leftover[:100]!r} to a client that said nothing",
-            expected="it closes the connection without a reply",
-            where=[server.program.shown], hint=DROP_HINT))
-    harness.server_must_be_running(server, "after dropping a silent client")
-
-
 @check(points=1, program="server", gate=True)
 def check_server_listens(harness: Harness) -> None:
     harness.start_server(*IDLE)
@@ -70,14 +55,14 @@ def check_server_echoes_one_message_per_client(harness: Harness) -> None:
 @check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_drops_a_silent_client_and_serves_the_next(harness: Harness) -> None:
     server = harness.start_server(*IDLE)
-    expect_silent_client_dropped(harness, server)
+    expect_silent_client_dropped(harness, server, hint=DROP_HINT)
     expect_echo_then_close(harness, server, b"next client")
 
 
 @check(points=2, program="server", needs=(SERVER_ECHOES, DROPS_SILENT))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     server = harness.start_server(*IDLE)
-    expect_silent_client_dropped(harness, server)
+    expect_silent_client_dropped(harness, server, hint=DROP_HINT)
     expect_no_leak(harness, server, connections=20, talk=line_exchange(b"ping\n"))
 
 

@@ -15,11 +15,18 @@ from grader.checks.common import (
     run_client_against,
     upper_lines_in_pieces,
 )
+from grader.checks.server_rules import (
+    IDLE,
+    expect_long_line_refused,
+    expect_silent_client_dropped,
+)
 from grader.diagnosis import CheckFailed, Diagnosis
 from grader.harness import Harness
 from grader.plugin import check
 
 STEP = "03_messages"
+IDLE_HINT = ("call settimeout(idle_timeout) on each client's socket; when recv() raises "
+             "TimeoutError, close that socket: a silent client must not hold a place forever")
 # The basic exchanges: a check that needs one would hang where it hung.
 SERVER_ECHOES = "server echoes lines one by one"
 CLOSES_WHEN_DONE = "server replies then closes when the client is done"  # each leak test talk
@@ -91,6 +98,17 @@ def check_server_replies_then_closes_when_the_client_is_done(harness: Harness) -
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     expect_no_leak(harness, harness.start_server(), connections=20,
                    talk=line_exchange(b"a\nb\n", reply_lines=2))
+
+
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
+def check_server_drops_a_silent_client(harness: Harness) -> None:
+    expect_silent_client_dropped(harness, harness.start_server(*IDLE), hint=IDLE_HINT)
+
+
+@check(points=1, program="server", name="server refuses a line over 1 MiB with an error",
+       needs=(SERVER_ECHOES,))
+def check_server_refuses_a_line_over_1_mib_with_an_error(harness: Harness) -> None:
+    expect_long_line_refused(harness, harness.start_server())
 
 
 @check(points=2, program="client")

@@ -15,11 +15,21 @@ from grader.checks.many_clients import (
     expect_served_while_another_is_silent,
     expect_survives_reset,
 )
+from grader.checks.server_rules import (
+    IDLE,
+    expect_clean_stop_on_sigterm,
+    expect_client_over_the_cap_turned_away,
+    expect_long_line_refused,
+    expect_silent_client_dropped,
+)
 from grader.diagnosis import CheckFailed, Diagnosis
 from grader.harness import Harness
 from grader.plugin import check
 
 STEP = "05_event_loop"
+IDLE_HINT = ("note when each client last sent something, and once a second (the tick) "
+             "close those silent for longer than --idle-timeout")
+TICK_SECONDS = 1.0  # the step 05 README: idle clients are swept once a second
 # The basic exchanges: a check that needs one would hang where it hung.
 SERVER_ECHOES = "server echoes lines"
 IDLE_MEASURE_SECONDS = 0.5
@@ -113,3 +123,26 @@ def check_server_sends_all_it_owes_after_the_client_stops_sending(harness: Harne
 @check(points=2, program="server", needs=(SERVER_ECHOES,))
 def check_server_closes_every_client_socket(harness: Harness) -> None:
     expect_no_leak(harness, harness.start_server(), connections=30, talk=line_exchange(b"a\n"))
+
+
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
+def check_server_drops_a_silent_client(harness: Harness) -> None:
+    expect_silent_client_dropped(harness, harness.start_server(*IDLE), hint=IDLE_HINT,
+                                 sweep_seconds=TICK_SECONDS)
+
+
+@check(points=1, program="server", name="server refuses a line over 1 MiB with an error",
+       needs=(SERVER_ECHOES,))
+def check_server_refuses_a_line_over_1_mib_with_an_error(harness: Harness) -> None:
+    expect_long_line_refused(harness, harness.start_server())
+
+
+@check(points=1, program="server", needs=(SERVER_ECHOES,))
+def check_server_turns_away_the_client_over_max_clients(harness: Harness) -> None:
+    expect_client_over_the_cap_turned_away(harness)
+
+
+@check(points=1, program="server", name="server stops cleanly on SIGTERM",
+       needs=(SERVER_ECHOES,))
+def check_server_stops_cleanly_on_sigterm(harness: Harness) -> None:
+    expect_clean_stop_on_sigterm(harness)
