@@ -337,6 +337,14 @@ README_RULES = [
              fails={"server stops cleanly on SIGTERM": ["was killed by SIGTERM",
                                                         "signal.signal(signal.SIGTERM"]}),
 ]
+README_RULES.append(Mutation(
+    "UDP server skips empty datagrams (the TCP habit)", "07_udp", "server.py",
+    [("                sock.sendto(data, sender)\n",
+      "                if data:\n                    sock.sendto(data, sender)\n")],
+    fails={"server survives an empty datagram and garbage": [
+        "an empty datagram and two odd ones",
+        "reply number 3 (it had sent back [b'\\xff\\xfe not text', b'no-id-here'])",
+        "b'' from recvfrom() is an empty datagram"]}))
 # A public server's shape: correct, but with none of the README's safeguards.
 README_RULES.append(Mutation(
     "a minimal selectors server: no idle timeout, line limit, client cap or SIGTERM",
