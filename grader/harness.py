@@ -125,6 +125,22 @@ class Harness:
         sock.settimeout(STARTUP_SECONDS)
         try:
             sock.connect((LOOPBACK, server.port))
+        except TimeoutError:
+            # Not refused, so a listener is there: its backlog is full, since
+            # nothing takes the waiting connections off it.
+            sock.close()
+            if server.program.poll() is not None:
+                raise self.ended_early(server.program, "when the grader connected a new client",
+                                       expected="the server keeps running and accepts the "
+                                                "next client") from None
+            raise self.hung(server.program, f"the grader's connection waited "
+                                            f"{STARTUP_SECONDS:g} s and was never accepted: "
+                                            f"the listening socket's queue (its backlog) was "
+                                            f"full, as nothing was accepting",
+                            expected="the server accepts each client soon after it connects",
+                            hint="keep calling accept() while clients are served (a thread "
+                                 "per client, or the listener in the selector), and give "
+                                 "listen() a backlog of more than 1") from None
         except OSError as error:
             sock.close()
             if server.program.wait(REPLY_SECONDS) is not None:

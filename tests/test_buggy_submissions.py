@@ -258,6 +258,17 @@ MORE_CLASSIC_MISTAKES = [
                             "hold a lock only around the few lines that share data"]
                     for check in ("server answers a client while another is silent",
                                   "server keeps many clients apart")}),
+    # A full backlog is not a closed listener: with listen(1) and nothing accepting,
+    # the grader's third connection waits and is never accepted.
+    Mutation("listen(1) and no thread after all: the backlog fills", "04_threads",
+             "server.py",
+             [("            worker.start()\n", "            worker.run()\n"),
+              ("        listener.listen()\n", "        listener.listen(1)\n")],
+             fails={"server answers a client while another is silent": [
+                        "one client blocks all the others"],
+                    "server keeps many clients apart": [
+                        "was never accepted", "its backlog) was full",
+                        "keep calling accept()"]}),
     Mutation("a thread crashes on a reset", "04_threads", "server.py",
              [("    except OSError as error:\n        # A reset or broken pipe ends this "
                "client's thread, and only it.\n        print(f\"client connection failed: "
